@@ -1,0 +1,1 @@
+# src/health: sources and tests of this subsystem (included by Makefile.am).

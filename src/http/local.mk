@@ -1,0 +1,1 @@
+# src/http: sources and tests of this subsystem (included by Makefile.am).

@@ -1,0 +1,80 @@
+/*
+ * lb: the balancing algorithms, behind one small interface (a pure core).
+ *
+ * Every algorithm builds an immutable table from a list of servers and then answers
+ * "which server for this request?" from that table, the request's key hash, and
+ * what the caller passes in (in-flight counts, randomness, a sequence number). The
+ * table is never written after build, so any number of worker threads may pick from
+ * it at once without locks; the runtime rebuilds and swaps it when the server set, a
+ * weight or a state changes.
+ *
+ * Must not: include ev.h, OpenSSL or socket headers; keep per-process random seeds
+ * (identical inputs give identical tables on every instance of the tier); allocate
+ * or block in pick().
+ */
+#ifndef RAFTLB_LB_H
+#define RAFTLB_LB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lb_algo {
+    LB_ROUNDROBIN = 0, /* smooth weighted round robin */
+    LB_LEASTCONN,      /* fewest in-flight relative to weight */
+    LB_RANDOM2,        /* power of two random choices, weighted */
+    LB_RING,           /* consistent hash ring, ketama-style virtual nodes */
+    LB_MAGLEV,         /* Maglev lookup table (Eisenbud et al., NSDI 2016) */
+    LB_ALGO_COUNT
+};
+
+/* One server as the balancer sees it; the index in the array is its identity. */
+struct lb_server {
+    const char *name; /* stable identity: placement on ring/maglev hashes it */
+    uint32_t weight;  /* effective weight (after slow start); 0: never picked */
+    bool usable;      /* up, not drained, not in maintenance, not ejected */
+    bool backup;      /* picked only when no usable non-backup server exists */
+};
+
+struct lb_params {
+    uint32_t maglev_table_size; /* prime; 0: default 65537 */
+    uint32_t ring_points;       /* virtual nodes per unit of weight; 0: default */
+    double balance_factor;      /* bounded-load cap factor (> 1), 0: off */
+};
+
+/* What one pick needs besides the table. Every pointer may be NULL. */
+struct lb_pick {
+    uint64_t key_hash;       /* lb_hash() of the request key, when has_key */
+    bool has_key;            /* false: hashing algorithms fall back to round robin */
+    uint64_t random;         /* fresh randomness from the caller (random2) */
+    uint64_t sequence;       /* a counter the caller increments per pick */
+    const uint32_t *load;    /* in-flight requests per server index; NULL: all 0 */
+    const uint64_t *exclude; /* bitmap of server indexes not to pick (already
+                                tried by this request); NULL: none */
+};
+
+/* The outcome of a pick, with what the caller needs to count. */
+struct lb_result {
+    int server;     /* chosen server index, or -1: no usable server */
+    bool fallback;  /* a hashing algorithm had no key and used round robin */
+    bool spilled;   /* bounded loads moved the key off its first choice */
+};
+
+struct lb_ops {
+    const char *name;
+    /* Builds a table for `n` servers. Returns NULL and writes a reason into `err`
+     * on failure (allocation, bad parameter). Does not keep `servers`. */
+    void *(*build)(const struct lb_server *servers, size_t n,
+                   const struct lb_params *params, char *err, size_t errlen);
+    /* Picks a server. Never allocates, never blocks, safe from many threads. */
+    struct lb_result (*pick)(const void *table, const struct lb_pick *in);
+    void (*destroy)(void *table);
+};
+
+/* The operations of an algorithm; never NULL for a valid enum value. */
+const struct lb_ops *lb_ops_get(enum lb_algo algo);
+
+/* A stable 64-bit hash of a key (same value on every platform and instance). */
+uint64_t lb_hash(const void *data, size_t len);
+
+#endif

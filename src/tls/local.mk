@@ -1,0 +1,1 @@
+# src/tls: sources and tests of this subsystem (included by Makefile.am).

@@ -1,0 +1,1 @@
+# src/util: sources and tests of this subsystem (included by Makefile.am).
