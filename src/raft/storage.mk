@@ -1,0 +1,1 @@
+# src/raft storage, codec and their tests (included by Makefile.am).
