@@ -15,7 +15,8 @@
  * storage before responding to RPCs"): for every update returned by raft_step(),
  * the driver must, in this order,
  *   1. durably store update->hard_state (if RAFT_UPDATE_HARD_STATE), then
- *      update->snapshot (if RAFT_UPDATE_SNAPSHOT: replaces the log up to its index),
+ *      update->snapshot (if RAFT_UPDATE_SNAPSHOT: replaces the WHOLE stored log,
+ *      every entry before and after its index is deleted),
  *      then update->entries (if RAFT_UPDATE_ENTRIES: first delete every stored entry
  *      with index >= entries[0].index, then append);
  *   2. only then send update->messages (so a vote is never sent before the term and
@@ -314,6 +315,9 @@ uint64_t raft_applied_index(const struct raft *r);
 uint64_t raft_last_index(const struct raft *r);
 uint64_t raft_snapshot_index(const struct raft *r);
 bool raft_snapshot_wanted(const struct raft *r); /* the log grew past the threshold */
+/* The metadata of the latest snapshot the core holds (taken or installed), for
+ * the driver to store next to the image after RAFT_EVENT_SNAPSHOT. */
+const struct raft_snapshot_meta *raft_snapshot_meta(const struct raft *r);
 /* The term of the entry at index, 0 if unknown (compacted or beyond the log). */
 uint64_t raft_term_at(const struct raft *r, uint64_t index);
 const struct raft_configuration *raft_configuration(const struct raft *r);
