@@ -31,3 +31,19 @@ tests_unit_test_raft_sim_SOURCES = tests/unit/test_raft_sim.c
 tests_unit_test_raft_sim_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_raft_sim_LDADD = $(RAFT_SIM_LIBS) $(TEST_LIBS)
 endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_raft_core
+TESTS += tests/unit/test_raft_core
+tests_unit_test_raft_core_SOURCES = tests/unit/test_raft_core.c
+tests_unit_test_raft_core_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_raft_core_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_raft_scenarios
+TESTS += tests/unit/test_raft_scenarios
+tests_unit_test_raft_scenarios_SOURCES = tests/unit/test_raft_scenarios.c
+tests_unit_test_raft_scenarios_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_raft_scenarios_LDADD = $(RAFT_SIM_LIBS) $(TEST_LIBS)
+endif

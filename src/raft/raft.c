@@ -480,6 +480,12 @@ uint64_t raft_applied_index(const struct raft *r) { return r->applied_index; }
 uint64_t raft_last_index(const struct raft *r) { return raft_log_last_index(&r->log); }
 uint64_t raft_snapshot_index(const struct raft *r) { return r->snap_meta.last_index; }
 
+bool raft_leader_ready(const struct raft *r)
+{
+    return r->role == RAFT_LEADER && r->commit_index >= r->noop_index &&
+           raft_log_term_at(&r->log, r->commit_index) == r->term;
+}
+
 bool raft_snapshot_wanted(const struct raft *r)
 {
     return r->applied_index - r->snap_meta.last_index >= r->opts.snapshot_threshold;

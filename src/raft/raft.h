@@ -314,6 +314,10 @@ uint64_t raft_commit_index(const struct raft *r);
 uint64_t raft_applied_index(const struct raft *r);
 uint64_t raft_last_index(const struct raft *r);
 uint64_t raft_snapshot_index(const struct raft *r);
+/* A leader that has committed an entry of its own term (its no-op, §8): only
+ * then does it know the commit index, and may it serve reads or report a
+ * proposal's fate. False on non-leaders. */
+bool raft_leader_ready(const struct raft *r);
 bool raft_snapshot_wanted(const struct raft *r); /* the log grew past the threshold */
 /* The metadata of the latest snapshot the core holds (taken or installed), for
  * the driver to store next to the image after RAFT_EVENT_SNAPSHOT. */

@@ -148,8 +148,10 @@ void raft_recv_request_vote(struct raft *r, const struct raft_message *m)
             granted = m->term == r->term && (r->vote == 0 || r->vote == m->from);
     }
     if (granted && !rv->pre_vote) {
-        r->vote = m->from;
-        r->hard_state_dirty = true;
+        if (r->vote != m->from) {
+            r->vote = m->from;
+            r->hard_state_dirty = true;
+        }
         raft_reset_election_timer(r);
     }
     struct raft_message *o = raft_send(r, RAFT_MSG_REQUEST_VOTE_RESULT, m->from);

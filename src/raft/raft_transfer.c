@@ -81,7 +81,8 @@ void raft_transfer_tick(struct raft *r)
  * requests marked so that voters set aside their leader lease (§4.2.3). */
 void raft_recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
-    if (r->role == RAFT_LEADER || m->term != r->term || !raft_may_campaign(r))
-        return;
+    if (r->role == RAFT_LEADER || m->term != r->term || !raft_may_campaign(r) ||
+        (r->leader != 0 && r->leader != m->from))
+        return; /* only the current leader may hand over */
     raft_election_start(r, false, true);
 }

@@ -38,6 +38,8 @@ struct sim_options {
     uint64_t snapshot_threshold;
     uint64_t snapshot_trailing;
     uint32_t max_inflight_msgs;
+    uint32_t max_batch_entries;
+    bool no_start;           /* sim_init leaves nodes down: preload disks first */
     bool chaos;              /* random crashes, partitions, disk faults, changes */
     uint32_t propose_interval_ms; /* a client proposal every ~this, 0: none */
 };
@@ -123,6 +125,13 @@ uint64_t sim_wait_leader(struct sim *s, uint64_t max_ms, bool ready);
 /* The node currently leader with the highest term, 0 if none. */
 uint64_t sim_leader(const struct sim *s);
 struct sim_node *sim_node(struct sim *s, uint64_t id);
+
+/* Fills node id's disk (before it starts): hard state and entries 1..n with the
+ * given terms, each with a payload unique to (index, term). */
+int sim_disk_preload(struct sim *s, uint64_t id, uint64_t term, uint64_t vote,
+                     const uint64_t *terms, size_t n);
+/* Makes node id start an election now (as if told TimeoutNow by its leader). */
+void sim_force_election(struct sim *s, uint64_t id);
 
 /* Faults and operations. */
 void sim_crash(struct sim *s, uint64_t id, bool tear);

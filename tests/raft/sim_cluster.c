@@ -27,6 +27,7 @@ void sim_options_default(struct sim_options *o, uint64_t seed, unsigned n_nodes)
     o->snapshot_threshold = 64;
     o->snapshot_trailing = 8;
     o->max_inflight_msgs = 16;
+    o->max_batch_entries = 16;
 }
 
 uint64_t sim_rand(struct sim *s)
@@ -89,7 +90,7 @@ int sim_restart(struct sim *s, uint64_t id)
     ro.snapshot_threshold = s->o.snapshot_threshold;
     ro.snapshot_trailing = s->o.snapshot_trailing;
     ro.max_inflight_msgs = s->o.max_inflight_msgs;
-    ro.max_batch_entries = 16;
+    ro.max_batch_entries = s->o.max_batch_entries ? s->o.max_batch_entries : 16;
     bootstrap_conf(s, &boot);
     struct raft_snapshot snap = {.meta = nd->disk.snap_meta,
                                  .data = nd->disk.snap_data,
@@ -110,6 +111,46 @@ int sim_restart(struct sim *s, uint64_t id)
                (unsigned long long)nd->disk.hs.vote, (unsigned long long)raft_last_index(nd->raft));
     struct raft_event ev = {.type = RAFT_EVENT_TICK, .now_ms = s->now_us / 1000};
     return sim_node_step(s, id, &ev);
+}
+
+int sim_disk_preload(struct sim *s, uint64_t id, uint64_t term, uint64_t vote,
+                     const uint64_t *terms, size_t n)
+{
+    struct sim_node *nd = sim_node(s, id);
+    if (nd == NULL || nd->raft != NULL)
+        return -1;
+    sim_disk_free(&nd->disk);
+    nd->disk.hs.term = term;
+    nd->disk.hs.vote = vote;
+    nd->disk.entries = calloc(n ? n : 1, sizeof(*nd->disk.entries));
+    if (nd->disk.entries == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *p = malloc(16);
+        if (p == NULL)
+            return -1;
+        uint64_t index = i + 1;
+        memcpy(p, &index, 8);
+        memcpy(p + 8, &terms[i], 8);
+        nd->disk.entries[i] = (struct raft_entry){.term = terms[i], .index = index,
+                                                  .type = RAFT_ENTRY_NORMAL,
+                                                  .payload = p, .payload_len = 16};
+        nd->disk.n_entries = i + 1;
+    }
+    return 0;
+}
+
+void sim_force_election(struct sim *s, uint64_t id)
+{
+    struct sim_node *nd = sim_node(s, id);
+    if (nd == NULL || nd->raft == NULL)
+        return;
+    struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .now_ms = s->now_us / 1000};
+    ev.u.receive.type = RAFT_MSG_TIMEOUT_NOW;
+    ev.u.receive.from = raft_leader(nd->raft) ? raft_leader(nd->raft) : (id == 1 ? 2 : 1);
+    ev.u.receive.to = id;
+    ev.u.receive.term = raft_term(nd->raft);
+    sim_node_step(s, id, &ev);
 }
 
 void sim_crash(struct sim *s, uint64_t id, bool tear)
@@ -217,7 +258,7 @@ int sim_init(struct sim *s, const struct sim_options *o)
     s->now_us = 0;
     for (unsigned i = 0; i < s->n; i++) {
         s->nodes[i].id = i + 1;
-        if (sim_restart(s, i + 1) != 0)
+        if (!o->no_start && sim_restart(s, i + 1) != 0)
             return -1;
     }
     s->stats.crashes = 0;

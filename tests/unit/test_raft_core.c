@@ -1,0 +1,397 @@
+/*
+ * test_raft_core: the Raft core driven by hand, one event at a time: message
+ * handling rules that are easiest to state on a single node (stale terms,
+ * duplicated and reordered AppendEntries, the compacted prefix, votes across a
+ * restart, the persistence failure halt, bad input) and the configuration codec.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "raft/raft.h"
+
+static struct raft_configuration conf3(void)
+{
+    struct raft_configuration c;
+    memset(&c, 0, sizeof(c));
+    c.n_servers = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        c.servers[i].id = i + 1;
+        c.servers[i].role = RAFT_VOTER;
+    }
+    return c;
+}
+
+static struct raft_entry entries_buf[64];
+static uint8_t payload_buf[64][8];
+
+/* Entries 1..n with the given terms. */
+static const struct raft_entry *mk_entries(const uint64_t *terms, size_t n, uint64_t first)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(payload_buf[i], (int)(first + i), sizeof(payload_buf[i]));
+        entries_buf[i] = (struct raft_entry){.term = terms[i], .index = first + i,
+                                             .type = RAFT_ENTRY_NORMAL,
+                                             .payload = payload_buf[i], .payload_len = 8};
+    }
+    return entries_buf;
+}
+
+static struct raft *mk_node(uint64_t id, uint64_t term, uint64_t vote, const uint64_t *terms,
+                            size_t n)
+{
+    struct raft_options o;
+    struct raft_configuration c = conf3();
+    struct raft_hard_state hs = {.term = term, .vote = vote};
+    char err[256];
+    raft_options_init(&o, id, 42);
+    struct raft *r = raft_new(&o, 0, &hs, NULL, n ? mk_entries(terms, n, 1) : NULL, n, &c,
+                              err, sizeof(err));
+    assert_non_null(r);
+    return r;
+}
+
+static int recv(struct raft *r, const struct raft_message *m, struct raft_update *up)
+{
+    struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .now_ms = 10};
+    ev.u.receive = *m;
+    return raft_step(r, &ev, up, NULL, 0);
+}
+
+static struct raft_message append(uint64_t from, uint64_t term, uint64_t prev, uint64_t prev_term,
+                                  const struct raft_entry *e, uint32_t n, uint64_t commit)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND_ENTRIES;
+    m.from = from;
+    m.to = 1;
+    m.term = term;
+    m.u.append_entries.prev_log_index = prev;
+    m.u.append_entries.prev_log_term = prev_term;
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = n;
+    m.u.append_entries.leader_commit = commit;
+    return m;
+}
+
+static const struct raft_message *find_msg(const struct raft_update *up,
+                                           enum raft_message_type type)
+{
+    for (size_t i = 0; i < up->n_messages; i++)
+        if (up->messages[i].type == type)
+            return &up->messages[i];
+    return NULL;
+}
+
+static void test_raft_core_stale_term_messages_ignored(void **state)
+{
+    (void)state;
+    uint64_t terms[] = {1, 2};
+    struct raft *r = mk_node(1, 5, 0, terms, 2);
+    struct raft_update up;
+
+    /* An AppendEntries of term 3 is refused and tells the sender term 5. */
+    struct raft_entry e = {.term = 3, .index = 3, .type = RAFT_ENTRY_NORMAL};
+    struct raft_message m = append(2, 3, 2, 2, &e, 1, 3);
+    assert_int_equal(recv(r, &m, &up), 0);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_non_null(res);
+    assert_false(res->u.append_entries_result.success);
+    assert_int_equal(res->term, 5);
+    assert_int_equal(raft_last_index(r), 2);
+    assert_int_equal(raft_leader(r), 0);
+    assert_int_equal(raft_commit_index(r), 0);
+    assert_false(up.flags & RAFT_UPDATE_ENTRIES);
+
+    /* A vote request of term 4 is refused; no vote is recorded. */
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_REQUEST_VOTE;
+    m.from = 3;
+    m.to = 1;
+    m.term = 4;
+    m.u.request_vote.last_log_index = 10;
+    m.u.request_vote.last_log_term = 4;
+    assert_int_equal(recv(r, &m, &up), 0);
+    res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_non_null(res);
+    assert_false(res->u.request_vote_result.vote_granted);
+    assert_int_equal(raft_vote(r), 0);
+    assert_int_equal(raft_term(r), 5);
+    raft_free(r);
+}
+
+static void test_raft_core_duplicate_append_never_truncates(void **state)
+{
+    (void)state;
+    struct raft *r = mk_node(1, 2, 0, NULL, 0);
+    struct raft_update up;
+    uint64_t terms[] = {1, 1, 2, 2, 2};
+
+    struct raft_message m = append(2, 2, 0, 0, mk_entries(terms, 5, 1), 5, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    assert_int_equal(raft_last_index(r), 5);
+    assert_int_equal(up.n_entries, 5);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_true(res->u.append_entries_result.success);
+    assert_int_equal(res->u.append_entries_result.last_index, 5);
+
+    /* The same request again, and an older, shorter one arriving late. */
+    m = append(2, 2, 0, 0, mk_entries(terms, 5, 1), 5, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    assert_int_equal(up.n_entries, 0);
+    m = append(2, 2, 0, 0, mk_entries(terms, 3, 1), 3, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    assert_int_equal(raft_last_index(r), 5);
+    assert_int_equal(raft_term_at(r, 5), 2);
+    assert_int_equal(up.n_entries, 0);
+    m = append(2, 2, 2, 1, mk_entries(terms + 2, 1, 3), 1, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    assert_int_equal(raft_last_index(r), 5);
+    raft_free(r);
+}
+
+static void test_raft_core_conflict_truncates_uncommitted_only(void **state)
+{
+    (void)state;
+    uint64_t terms[] = {1, 1, 2, 2};
+    struct raft *r = mk_node(1, 3, 0, terms, 4);
+    struct raft_update up;
+    uint64_t nt[] = {3, 3};
+
+    /* A leader of term 3 whose log diverges at index 3 replaces 3..4. */
+    struct raft_message m = append(2, 3, 2, 1, mk_entries(nt, 2, 3), 2, 3);
+    assert_int_equal(recv(r, &m, &up), 0);
+    assert_int_equal(raft_last_index(r), 4);
+    assert_int_equal(raft_term_at(r, 3), 3);
+    assert_int_equal(raft_term_at(r, 4), 3);
+    assert_int_equal(up.n_entries, 2);
+    assert_int_equal(up.entries[0].index, 3);
+    assert_int_equal(raft_commit_index(r), 3);
+    raft_free(r);
+}
+
+static void test_raft_core_rejection_carries_backoff_hint(void **state)
+{
+    (void)state;
+    /* Figure 7 (f): a follower with terms 1,1,1,2,2,2,3,3,3,3,3. */
+    uint64_t terms[] = {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3};
+    struct raft *r = mk_node(1, 8, 0, terms, 11);
+    struct raft_update up;
+
+    /* The term-8 leader probes at prev 10 (its term 6 there). */
+    struct raft_message m = append(2, 8, 10, 6, NULL, 0, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_false(res->u.append_entries_result.success);
+    assert_int_equal(res->u.append_entries_result.rejected_index, 10);
+    /* every entry after index 3... of term > 6? none: hint is index 10, term 3 */
+    assert_int_equal(res->u.append_entries_result.hint_index, 10);
+    assert_int_equal(res->u.append_entries_result.hint_term, 3);
+    /* probing with a term lower than the follower's skips its whole term 3 */
+    m = append(2, 8, 10, 2, NULL, 0, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    res = find_msg(&up, RAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_int_equal(res->u.append_entries_result.hint_index, 6);
+    assert_int_equal(res->u.append_entries_result.hint_term, 2);
+    raft_free(r);
+}
+
+static void test_raft_core_append_into_compacted_prefix(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    struct raft_configuration c = conf3();
+    struct raft_hard_state hs = {.term = 3, .vote = 0};
+    struct raft_snapshot snap;
+    uint8_t img[4] = {1, 2, 3, 4};
+    uint64_t terms[] = {3, 3};
+    struct raft_update up;
+
+    memset(&snap, 0, sizeof(snap));
+    snap.meta.last_index = 100;
+    snap.meta.last_term = 2;
+    snap.meta.conf = c;
+    snap.meta.conf_index = 1;
+    snap.data = img;
+    snap.data_len = sizeof(img);
+    raft_options_init(&o, 1, 1);
+    struct raft *r = raft_new(&o, 0, &hs, &snap, mk_entries(terms, 2, 101), 2, &c, NULL, 0);
+    assert_non_null(r);
+    assert_int_equal(raft_snapshot_index(r), 100);
+    assert_int_equal(raft_commit_index(r), 100);
+
+    /* A late AppendEntries whose prev (50) lies inside the snapshot. */
+    uint64_t old[] = {1, 1, 1};
+    struct raft_message m = append(2, 3, 50, 1, mk_entries(old, 3, 51), 3, 60);
+    assert_int_equal(recv(r, &m, &up), 0);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_non_null(res);
+    assert_true(res->u.append_entries_result.success);
+    assert_int_equal(res->u.append_entries_result.last_index, 100);
+    assert_int_equal(raft_last_index(r), 102);
+    assert_int_equal(raft_term_at(r, 101), 3);
+
+    /* One that straddles the snapshot boundary appends only what is new. */
+    uint64_t nt[] = {2, 3, 3, 3};
+    m = append(2, 3, 99, 2, mk_entries(nt, 4, 100), 4, 100);
+    assert_int_equal(recv(r, &m, &up), 0);
+    res = find_msg(&up, RAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_true(res->u.append_entries_result.success);
+    assert_int_equal(res->u.append_entries_result.last_index, 103);
+    assert_int_equal(raft_last_index(r), 103);
+    raft_free(r);
+}
+
+static void test_raft_core_restarted_node_never_votes_twice(void **state)
+{
+    (void)state;
+    uint64_t terms[] = {1};
+    struct raft_update up;
+    /* Voted for 2 in term 4 and persisted, then restarted. */
+    struct raft *r = mk_node(1, 4, 2, terms, 1);
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_REQUEST_VOTE;
+    m.from = 3;
+    m.to = 1;
+    m.term = 4;
+    m.u.request_vote.last_log_index = 5;
+    m.u.request_vote.last_log_term = 3;
+    assert_int_equal(recv(r, &m, &up), 0);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_false(res->u.request_vote_result.vote_granted);
+    assert_int_equal(raft_vote(r), 2);
+    /* The same candidate asking again gets the same answer (idempotent). */
+    m.from = 2;
+    assert_int_equal(recv(r, &m, &up), 0);
+    res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_true(res->u.request_vote_result.vote_granted);
+    assert_false(up.flags & RAFT_UPDATE_HARD_STATE);
+    raft_free(r);
+}
+
+static void test_raft_core_vote_persisted_before_sent(void **state)
+{
+    (void)state;
+    struct raft *r = mk_node(1, 1, 0, NULL, 0);
+    struct raft_update up;
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_REQUEST_VOTE;
+    m.from = 3;
+    m.to = 1;
+    m.term = 2;
+    assert_int_equal(recv(r, &m, &up), 0);
+    /* The grant travels in the same update as the hard state that records it:
+     * the contract makes the driver store it first. */
+    assert_true(up.flags & RAFT_UPDATE_HARD_STATE);
+    assert_int_equal(up.hard_state.term, 2);
+    assert_int_equal(up.hard_state.vote, 3);
+    assert_true(find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT)->u.request_vote_result.vote_granted);
+    raft_free(r);
+}
+
+static void test_raft_core_persist_failure_halts(void **state)
+{
+    (void)state;
+    struct raft *r = mk_node(1, 1, 0, NULL, 0);
+    struct raft_update up;
+    char err[128];
+    struct raft_event ev = {.type = RAFT_EVENT_PERSIST_FAILED, .now_ms = 5};
+    assert_int_equal(raft_step(r, &ev, &up, err, sizeof(err)), RAFT_EHALTED);
+    ev.type = RAFT_EVENT_TICK;
+    ev.now_ms = 100000;
+    assert_int_equal(raft_step(r, &ev, &up, err, sizeof(err)), RAFT_EHALTED);
+    assert_int_equal(up.n_messages, 0);
+    assert_true(strstr(err, "halted") != NULL);
+    raft_free(r);
+}
+
+static void test_raft_core_rejects_bad_input(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    struct raft_configuration c = conf3();
+    struct raft_hard_state hs = {.term = 1, .vote = 0};
+    char err[256] = "";
+    uint64_t terms[] = {1, 1};
+    raft_options_init(&o, 1, 1);
+
+    /* stored entries with a gap */
+    struct raft_entry *e = (struct raft_entry *)mk_entries(terms, 2, 1);
+    e[1].index = 5;
+    assert_null(raft_new(&o, 0, &hs, NULL, e, 2, &c, err, sizeof(err)));
+    assert_true(strstr(err, "does not follow") != NULL);
+    /* stored entry newer than the stored term */
+    uint64_t t2[] = {1, 7};
+    assert_null(raft_new(&o, 0, &hs, NULL, mk_entries(t2, 2, 1), 2, &c, err, sizeof(err)));
+    /* id 0 */
+    raft_options_init(&o, 0, 1);
+    assert_null(raft_new(&o, 0, &hs, NULL, NULL, 0, &c, err, sizeof(err)));
+
+    /* a message not addressed to us, an unknown type, an unknown event */
+    raft_options_init(&o, 1, 1);
+    struct raft *r = raft_new(&o, 0, &hs, NULL, NULL, 0, &c, err, sizeof(err));
+    assert_non_null(r);
+    struct raft_update up;
+    struct raft_message m = append(2, 1, 0, 0, NULL, 0, 0);
+    m.to = 9;
+    assert_int_equal(recv(r, &m, &up), RAFT_EINVAL);
+    m.to = 1;
+    m.type = RAFT_MSG_TYPE_COUNT;
+    assert_int_equal(recv(r, &m, &up), RAFT_EINVAL);
+    struct raft_event ev = {.type = RAFT_EVENT_TYPE_COUNT};
+    assert_int_equal(raft_step(r, &ev, &up, NULL, 0), RAFT_EINVAL);
+    /* entries claiming a term above the message's are dropped */
+    struct raft_entry bad = {.term = 9, .index = 1, .type = RAFT_ENTRY_NORMAL};
+    m = append(2, 1, 0, 0, &bad, 1, 0);
+    assert_int_equal(recv(r, &m, &up), 0);
+    assert_int_equal(raft_last_index(r), 0);
+    /* proposals to a follower */
+    ev.type = RAFT_EVENT_PROPOSE;
+    assert_int_equal(raft_step(r, &ev, &up, err, sizeof(err)), RAFT_ENOTLEADER);
+    raft_free(r);
+}
+
+static void test_raft_core_configuration_codec(void **state)
+{
+    (void)state;
+    struct raft_configuration c = conf3(), d;
+    uint8_t buf[256];
+    c.servers[2].role = RAFT_LEARNER;
+    c.servers[1].id = 0x0102030405060708ull;
+    int n = raft_configuration_encode(&c, buf, sizeof(buf));
+    assert_int_equal(n, (int)raft_configuration_encoded_len(&c));
+    assert_int_equal(raft_configuration_decode(&d, buf, (size_t)n, NULL, 0), 0);
+    assert_memory_equal(&c, &d, sizeof(c));
+    char err[128];
+    for (int len = 0; len < n; len++)
+        assert_int_equal(raft_configuration_decode(&d, buf, (size_t)len, err, sizeof(err)),
+                         RAFT_ECORRUPT);
+    buf[4 + 9 + 8] = 7; /* unknown role */
+    assert_int_equal(raft_configuration_decode(&d, buf, (size_t)n, err, sizeof(err)),
+                     RAFT_ECORRUPT);
+    assert_int_equal(raft_configuration_encode(&c, buf, 3), RAFT_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_raft_core_stale_term_messages_ignored),
+        cmocka_unit_test(test_raft_core_duplicate_append_never_truncates),
+        cmocka_unit_test(test_raft_core_conflict_truncates_uncommitted_only),
+        cmocka_unit_test(test_raft_core_rejection_carries_backoff_hint),
+        cmocka_unit_test(test_raft_core_append_into_compacted_prefix),
+        cmocka_unit_test(test_raft_core_restarted_node_never_votes_twice),
+        cmocka_unit_test(test_raft_core_vote_persisted_before_sent),
+        cmocka_unit_test(test_raft_core_persist_failure_halts),
+        cmocka_unit_test(test_raft_core_rejects_bad_input),
+        cmocka_unit_test(test_raft_core_configuration_codec),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
