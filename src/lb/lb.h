@@ -19,6 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Limits and defaults (validated by build(), which fails with a reason beyond them). */
+#define LB_SERVERS_MAX 65535u                /* servers per table (indexes 0..65534) */
+#define LB_MAGLEV_TABLE_SIZE_DEFAULT 65537u  /* prime, as in the Maglev paper */
+#define LB_MAGLEV_TABLE_SIZE_MAX 16777259u   /* a prime just above 2^24 */
+#define LB_RING_POINTS_DEFAULT 160u          /* virtual nodes per unit of weight */
+#define LB_RING_POINTS_TOTAL_MAX (1u << 23)  /* all points of one ring */
+
 enum lb_algo {
     LB_ROUNDROBIN = 0, /* smooth weighted round robin */
     LB_LEASTCONN,      /* fewest in-flight relative to weight */
@@ -51,6 +58,8 @@ struct lb_pick {
     const uint32_t *load;    /* in-flight requests per server index; NULL: all 0 */
     const uint64_t *exclude; /* bitmap of server indexes not to pick (already
                                 tried by this request); NULL: none */
+    uint64_t load_total;     /* sum of load[] over the usable servers, if the caller
+                                keeps it; 0: summed from load[] when needed */
 };
 
 /* The outcome of a pick, with what the caller needs to count. */

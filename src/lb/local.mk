@@ -1,1 +1,26 @@
-# src/lb: sources and tests of this subsystem (included by Makefile.am).
+# src/lb: the balancing algorithms (pure, in libraftlb_core.a), their unit tests
+# and the lb-bench program (contrib/bench/lb_bench.c, built by `make`, not installed).
+libraftlb_core_a_SOURCES += \
+	src/lb/lb.h src/lb/lb_internal.h src/lb/lb.c \
+	src/lb/lb_hash.h src/lb/lb_hash.c \
+	src/lb/lb_roundrobin.h src/lb/lb_roundrobin.c \
+	src/lb/lb_leastconn.h src/lb/lb_leastconn.c \
+	src/lb/lb_random2.h src/lb/lb_random2.c \
+	src/lb/lb_ring.h src/lb/lb_ring.c \
+	src/lb/lb_maglev.h src/lb/lb_maglev.c
+
+if HAVE_CMOCKA
+LB_TESTS = \
+	tests/unit/test_lb_hash \
+	tests/unit/test_lb_roundrobin
+check_PROGRAMS += $(LB_TESTS)
+TESTS += $(LB_TESTS)
+
+tests_unit_test_lb_hash_SOURCES = tests/unit/test_lb_hash.c
+tests_unit_test_lb_hash_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_hash_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_roundrobin_SOURCES = tests/unit/test_lb_roundrobin.c
+tests_unit_test_lb_roundrobin_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_roundrobin_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+endif

@@ -1,0 +1,86 @@
+/*
+ * lb_internal: what the algorithm files share and nobody else sees: the active
+ * server set every table is built on, the round-robin fallback, the bounded-load
+ * test and the deterministic last-resort sweep.
+ *
+ * Must not: be included outside src/lb and its tests.
+ */
+#ifndef RAFTLB_LB_INTERNAL_H
+#define RAFTLB_LB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb/lb.h"
+#include "lb/lb_roundrobin.h"
+
+/*
+ * The servers a table may pick: the usable, non-backup servers of positive weight,
+ * or, when there is none, the usable backups of positive weight. `idx` lists their
+ * indexes into the caller's array, in index order (or in name order, when built
+ * with by_name, so that hashing placements depend on names and not on the order
+ * of the configuration). `weight` is parallel to `idx`.
+ */
+struct lb_base {
+    uint32_t count;      /* active servers; 0: every pick answers -1 */
+    uint32_t n;          /* size of the caller's server array */
+    uint32_t *idx;       /* owned */
+    uint32_t *weight;    /* owned */
+    uint64_t weight_sum; /* sum of weight[] */
+    double factor;       /* bounded loads; 0: off */
+    struct lb_rr rr;     /* round robin over the active set (fallback) */
+};
+
+/* Validates the arguments and fills `b`. Returns 0, or -1 with a reason in err. */
+int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
+                 const struct lb_params *params, bool by_name, char *err,
+                 size_t errlen);
+void lb_base_fini(struct lb_base *b);
+
+static inline bool lb_excluded(const uint64_t *exclude, uint32_t server)
+{
+    return exclude != NULL && ((exclude[server >> 6] >> (server & 63)) & 1u) != 0;
+}
+
+/*
+ * The bounded-load test of one pick (Mirrokni, Thorup, Zadimoghaddam, "Consistent
+ * Hashing with Bounded Loads", SODA 2018), weighted: server i may take the request
+ * when load[i] + 1 <= ceil(factor * (total + 1) * w_i / W), W the active weight
+ * sum and total the in-flight requests of the active servers. With equal weights
+ * this is the paper's ceil(c * m / n) with m counting the request being placed.
+ * Since the caps add up to at least factor * (total + 1) > total for factor >= 1,
+ * at least one server is always under its cap.
+ */
+struct lb_bound {
+    bool on;
+    const uint32_t *load;
+    double scale; /* factor * (total + 1) / W */
+};
+
+void lb_bound_init(struct lb_bound *bd, const struct lb_base *b, const struct lb_pick *in);
+
+static inline bool lb_bound_ok(const struct lb_bound *bd, uint32_t server, uint32_t w)
+{
+    double cap;
+    if (!bd->on)
+        return true;
+    cap = bd->scale * (double)w;
+    /* load + 1 <= ceil(cap)  <=>  load < cap */
+    return (double)bd->load[server] < cap;
+}
+
+/*
+ * The last resort of a hashing walk that found nothing: the active servers in
+ * table order from position `start`: the first that is not excluded and under its
+ * cap, else the first not excluded (caps cannot all be met, e.g. when the caller's
+ * load_total is wrong), else -1.
+ */
+int lb_base_sweep(const struct lb_base *b, uint32_t start, const struct lb_pick *in,
+                  const struct lb_bound *bd);
+
+/* Writes a formatted reason into err (when errlen > 0). */
+void lb_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
