@@ -1,1 +1,9 @@
 # src/net: sources and tests of this subsystem (included by Makefile.am).
+# The runtime: worker loops, listeners, sessions, routing snapshots, signals.
+libraftlb_io_a_SOURCES += \
+	src/net/listen.c src/net/listen.h \
+	src/net/route.c src/net/route.h \
+	src/net/runtime.c src/net/runtime.h \
+	src/net/session.c src/net/session.h \
+	src/net/tcp_session.c src/net/tcp_session.h \
+	src/net/worker.c src/net/worker.h

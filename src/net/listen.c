@@ -1,0 +1,44 @@
+/*
+ * listen: see listen.h.
+ */
+#include "config.h"
+
+#include "net/listen.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int listen_open(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
+{
+    int one = 1;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
+        snprintf(err, errlen, "setsockopt: %s", strerror(errno));
+        goto fail;
+    }
+    if (addr->sa_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) {
+        snprintf(err, errlen, "setsockopt IPV6_V6ONLY: %s", strerror(errno));
+        goto fail;
+    }
+    if (bind(fd, addr, len) == -1) {
+        snprintf(err, errlen, "bind: %s", strerror(errno));
+        goto fail;
+    }
+    if (listen(fd, LISTEN_BACKLOG) == -1) {
+        snprintf(err, errlen, "listen: %s", strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}

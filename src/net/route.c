@@ -1,0 +1,245 @@
+/*
+ * route: see route.h.
+ */
+#include "config.h"
+
+#include "net/route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOAD_STACK_MAX 4096 /* larger pools pick without load figures */
+
+void route_counters_free(struct route_counters *reg)
+{
+    struct route_counter *c;
+    while ((c = reg->head) != NULL) {
+        reg->head = c->next;
+        free(c);
+    }
+}
+
+static struct route_counter *counter_get(struct route_counters *reg, const char *pool,
+                                         const char *server)
+{
+    char key[2 * CONF_NAME_MAX];
+    struct route_counter *c;
+    snprintf(key, sizeof(key), "%s/%s", pool, server);
+    for (c = reg->head; c != NULL; c = c->next)
+        if (strcmp(c->key, key) == 0)
+            return c;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    atomic_init(&c->inflight, 0);
+    memcpy(c->key, key, sizeof(key));
+    c->next = reg->head;
+    reg->head = c;
+    return c;
+}
+
+static enum lb_algo algo_of(enum conf_balance b)
+{
+    switch (b) {
+    case CONF_BALANCE_LEASTCONN:
+        return LB_LEASTCONN;
+    case CONF_BALANCE_RANDOM2:
+        return LB_RANDOM2;
+    case CONF_BALANCE_RING:
+        return LB_RING;
+    case CONF_BALANCE_MAGLEV:
+        return LB_MAGLEV;
+    case CONF_BALANCE_ROUNDROBIN:
+    case CONF_BALANCE_COUNT:
+        break;
+    }
+    return LB_ROUNDROBIN;
+}
+
+static const struct route_server_override *
+find_override(const struct route_server_override *ov, size_t n, const char *pool,
+              const char *server)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ov[i].pool, pool) == 0 && strcmp(ov[i].server, server) == 0)
+            return &ov[i];
+    return NULL;
+}
+
+static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
+                      const struct route_server_override *ov, size_t ov_count,
+                      struct route_counters *reg, char *err, size_t errlen)
+{
+    struct lb_server *lbs = NULL;
+    struct lb_params params;
+    int rc = -1;
+
+    snprintf(rp->name, sizeof(rp->name), "%s", cp->name);
+    rp->algo = algo_of(cp->balance);
+    rp->ops = lb_ops_get(rp->algo);
+    rp->hash_key = cp->hash_key;
+    rp->retries = cp->retries;
+    rp->timeout_connect_ms = cp->timeout_connect_ms;
+    rp->timeout_server_ms = cp->timeout_server_ms;
+    rp->needs_load = rp->algo == LB_LEASTCONN || rp->algo == LB_RANDOM2 ||
+                     cp->balance_factor > 0;
+    atomic_init(&rp->sequence, 0);
+    if (rp->ops == NULL) {
+        snprintf(err, errlen, "pool %s: balancing algorithm %s is not available",
+                 cp->name, conf_balance_name(cp->balance));
+        goto fail;
+    }
+    rp->server_count = cp->server_count;
+    rp->servers = calloc(cp->server_count ? cp->server_count : 1, sizeof(*rp->servers));
+    lbs = calloc(cp->server_count ? cp->server_count : 1, sizeof(*lbs));
+    if (rp->servers == NULL || lbs == NULL) {
+        snprintf(err, errlen, "pool %s: out of memory", cp->name);
+        goto fail;
+    }
+    for (size_t i = 0; i < cp->server_count; i++) {
+        const struct conf_server *cs = &cp->servers[i];
+        struct route_server *s = &rp->servers[i];
+        const struct route_server_override *o =
+            find_override(ov, ov_count, cp->name, cs->name);
+        snprintf(s->name, sizeof(s->name), "%s", cs->name);
+        memcpy(&s->addr, &cs->addr.ss, sizeof(s->addr));
+        s->addr_len = cs->addr.len;
+        snprintf(s->addr_text, sizeof(s->addr_text), "%s", cs->addr.text);
+        s->weight = cs->weight;
+        s->state = ROUTE_SERVER_UP;
+        if (o != NULL) {
+            s->state = o->state;
+            if (o->weight >= 0)
+                s->weight = (uint32_t)o->weight;
+        }
+        s->counter = counter_get(reg, cp->name, cs->name);
+        if (s->counter == NULL) {
+            snprintf(err, errlen, "pool %s: out of memory", cp->name);
+            goto fail;
+        }
+        lbs[i].name = s->name;
+        lbs[i].weight = s->weight;
+        lbs[i].usable = s->state == ROUTE_SERVER_UP;
+        lbs[i].backup = cs->backup;
+    }
+    params.maglev_table_size = cp->maglev_table_size;
+    params.ring_points = cp->ring_points;
+    params.balance_factor = cp->balance_factor;
+    {
+        char lberr[256] = "";
+        rp->table = rp->ops->build(lbs, cp->server_count, &params, lberr, sizeof(lberr));
+        if (rp->table == NULL) {
+            snprintf(err, errlen, "pool %s: %s", cp->name, lberr);
+            goto fail;
+        }
+    }
+    rc = 0;
+fail:
+    free(lbs);
+    return rc;
+}
+
+static void pool_free(struct route_pool *rp)
+{
+    if (rp->table != NULL && rp->ops != NULL)
+        rp->ops->destroy(rp->table);
+    free(rp->servers);
+}
+
+int route_build(const struct conf *conf, const struct route_server_override *overrides,
+                size_t override_count, struct route_counters *reg, uint64_t generation,
+                struct route **out, char *err, size_t errlen)
+{
+    struct route *r = calloc(1, sizeof(*r));
+    *out = NULL;
+    if (r == NULL)
+        goto nomem;
+    r->generation = generation;
+    r->pools = calloc(conf->pool_count ? conf->pool_count : 1, sizeof(*r->pools));
+    r->frontends =
+        calloc(conf->frontend_count ? conf->frontend_count : 1, sizeof(*r->frontends));
+    if (r->pools == NULL || r->frontends == NULL)
+        goto nomem;
+    for (size_t i = 0; i < conf->pool_count; i++) {
+        if (pool_build(&r->pools[i], &conf->pools[i], overrides, override_count, reg,
+                       err, errlen) != 0) {
+            r->pool_count = i + 1;
+            goto fail;
+        }
+    }
+    r->pool_count = conf->pool_count;
+    for (size_t i = 0; i < conf->frontend_count; i++) {
+        const struct conf_frontend *cf = &conf->frontends[i];
+        struct route_frontend *f = &r->frontends[i];
+        snprintf(f->name, sizeof(f->name), "%s", cf->name);
+        f->mode = cf->mode;
+        f->timeout_client_ms = cf->timeout_client_ms;
+        f->pool = route_find_pool(r, cf->pool_name);
+        if (f->pool == NULL) {
+            snprintf(err, errlen, "frontend %s: no pool named %s", cf->name,
+                     cf->pool_name);
+            goto fail;
+        }
+    }
+    r->frontend_count = conf->frontend_count;
+    *out = r;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory while building the routing table");
+fail:
+    route_free(r);
+    return -1;
+}
+
+void route_free(struct route *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->pool_count; i++)
+        pool_free(&r->pools[i]);
+    free(r->pools);
+    free(r->frontends);
+    free(r);
+}
+
+const struct route_frontend *route_find_frontend(const struct route *r, const char *name)
+{
+    for (size_t i = 0; i < r->frontend_count; i++)
+        if (strcmp(r->frontends[i].name, name) == 0)
+            return &r->frontends[i];
+    return NULL;
+}
+
+struct route_pool *route_find_pool(const struct route *r, const char *name)
+{
+    for (size_t i = 0; i < r->pool_count; i++)
+        if (strcmp(r->pools[i].name, name) == 0)
+            return &r->pools[i];
+    return NULL;
+}
+
+int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_hash,
+               bool has_key, uint64_t random)
+{
+    uint32_t load[LOAD_STACK_MAX];
+    struct lb_pick in;
+    struct lb_result res;
+
+    memset(&in, 0, sizeof(in));
+    in.key_hash = key_hash;
+    in.has_key = has_key;
+    in.random = random;
+    in.sequence = atomic_fetch_add_explicit(&pool->sequence, 1, memory_order_relaxed);
+    in.exclude = exclude;
+    if (pool->needs_load && pool->server_count <= LOAD_STACK_MAX) {
+        for (size_t i = 0; i < pool->server_count; i++)
+            load[i] = atomic_load_explicit(&pool->servers[i].counter->inflight,
+                                           memory_order_relaxed);
+        in.load = load;
+    }
+    res = pool->ops->pick(pool->table, &in);
+    if (res.server < 0 || (size_t)res.server >= pool->server_count)
+        return -1;
+    return res.server;
+}

@@ -1,0 +1,126 @@
+/*
+ * route: the routing snapshot the workers read on every new connection.
+ *
+ * A struct route holds, per pool, its servers (address, name, weight, state) and
+ * the balancer table built for them, and per frontend its mode, pool and timeouts.
+ * It is built by one thread (route_build), published with ONE atomic pointer store
+ * and never written afterwards, except for the round-robin sequence counters. The
+ * old snapshot is freed through qsbr once no worker can still see it.
+ *
+ * The in-flight counters of the servers live outside the snapshots, in a
+ * struct route_counters registry keyed by pool and server name, so a connection
+ * opened under one snapshot is still counted after a swap, and leastconn or bounded
+ * loads see every worker's connections.
+ *
+ * Must not: be written after publication; lock on the pick path.
+ */
+#ifndef RAFTLB_NET_ROUTE_H
+#define RAFTLB_NET_ROUTE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "lb/lb.h"
+
+/* The state of a server as the routing sees it (from health, admin, the cluster). */
+enum route_server_state {
+    ROUTE_SERVER_UP = 0,
+    ROUTE_SERVER_DOWN,  /* failed health checks or ejected */
+    ROUTE_SERVER_DRAIN, /* no new connections, existing ones finish */
+    ROUTE_SERVER_MAINT, /* maintenance */
+    ROUTE_SERVER_STATE_COUNT
+};
+
+/* A stable per-server counter shared by all workers and all snapshots. */
+struct route_counter {
+    _Atomic uint32_t inflight;
+    struct route_counter *next; /* registry list (builder thread only) */
+    char key[2 * CONF_NAME_MAX];
+};
+
+/* Registry of counters; owned and used by the building thread only. Counters are
+ * kept until route_counters_free(), so a connection may always decrement its own. */
+struct route_counters {
+    struct route_counter *head;
+};
+
+void route_counters_free(struct route_counters *reg);
+
+/* An override of what the configuration says about one server. */
+struct route_server_override {
+    const char *pool;
+    const char *server;
+    enum route_server_state state;
+    int64_t weight; /* < 0: keep the configured weight */
+};
+
+struct route_server {
+    char name[CONF_NAME_MAX];
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char addr_text[sizeof(((struct conf_addr *)0)->text)];
+    uint32_t weight;
+    enum route_server_state state;
+    struct route_counter *counter; /* never NULL */
+};
+
+struct route_pool {
+    char name[CONF_NAME_MAX];
+    enum lb_algo algo;
+    const struct lb_ops *ops;
+    void *table;              /* ops->build() result, owned */
+    bool needs_load;          /* the algorithm reads in-flight counts */
+    enum conf_hash_key hash_key;
+    uint32_t retries;
+    uint32_t timeout_connect_ms;
+    uint32_t timeout_server_ms;
+    struct route_server *servers;
+    size_t server_count;
+    _Atomic uint64_t sequence; /* round-robin position, shared by all workers */
+};
+
+struct route_frontend {
+    char name[CONF_NAME_MAX];
+    enum conf_mode mode;
+    struct route_pool *pool;
+    uint32_t timeout_client_ms;
+};
+
+struct route {
+    uint64_t generation; /* strictly increasing across publications */
+    struct route_pool *pools;
+    size_t pool_count;
+    struct route_frontend *frontends;
+    size_t frontend_count;
+};
+
+/*
+ * Builds a snapshot from `conf`, with the server states and weights in
+ * `overrides` (may be NULL) applied on top, taking counters from `reg` (created
+ * when missing). Every server is UP unless overridden.
+ * Returns 0 and a new snapshot in *out (free with route_free), or -1 with a
+ * reason in err. Does not keep `conf` or `overrides`.
+ */
+int route_build(const struct conf *conf, const struct route_server_override *overrides,
+                size_t override_count, struct route_counters *reg, uint64_t generation,
+                struct route **out, char *err, size_t errlen);
+
+void route_free(struct route *r);
+
+/* Lookups by name; NULL when absent. */
+const struct route_frontend *route_find_frontend(const struct route *r, const char *name);
+struct route_pool *route_find_pool(const struct route *r, const char *name);
+
+/*
+ * Picks a server of `pool` for a new connection. `exclude` is a bitmap of server
+ * indexes not to pick (NULL: none); `key_hash`/`has_key` the balancing key;
+ * `random` fresh randomness. Returns the server index or -1 (no usable server).
+ * Never allocates or locks.
+ */
+int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_hash,
+               bool has_key, uint64_t random);
+
+#endif

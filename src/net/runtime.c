@@ -1,0 +1,518 @@
+/*
+ * runtime: see runtime.h.
+ */
+#include "config.h"
+
+#include "net/runtime.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/listen.h"
+#include "net/route.h"
+#include "net/session.h"
+#include "net/worker.h"
+#include "util/log.h"
+#include "util/qsbr.h"
+
+#define WORKERS_MAX 256
+#define RECLAIM_INTERVAL_S 0.05
+
+/* One bind address of the configuration and its sockets, one per worker. */
+struct bind {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[sizeof(((struct conf_addr *)0)->text)];
+    char frontend[CONF_NAME_MAX];
+    int *fds; /* per worker; the workers own the sockets once posted */
+};
+
+struct runtime {
+    struct ev_loop *loop;
+    const char *path;
+    struct conf *conf;
+    struct worker_shared shared;
+    struct route_counters counters;
+    uint64_t generation;
+    struct worker *workers;
+    size_t nworkers;
+    struct bind *binds;
+    size_t nbinds;
+    ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+    ev_async worker_exit;
+    ev_timer reclaim;
+    ev_timer grace;
+    bool draining;
+};
+
+int runtime_check_supported(const struct conf *conf, runtime_report_fn report, void *arg)
+{
+    char msg[512];
+    int rc = 0;
+    for (size_t i = 0; i < conf->frontend_count; i++) {
+        const struct conf_frontend *f = &conf->frontends[i];
+        if (session_ops_for_mode(f->mode) == NULL) {
+            snprintf(msg, sizeof(msg),
+                     "%s:%d: frontend %s: mode %s is not supported by this version of "
+                     "raftlb (only mode = tcp can run)",
+                     conf->path, f->line, f->name, conf_mode_name(f->mode));
+            report(arg, msg);
+            rc = -1;
+        }
+        if (f->cert_count > 0) {
+            snprintf(msg, sizeof(msg),
+                     "%s:%d: frontend %s: TLS termination (tls_cert) is not supported "
+                     "by this version of raftlb",
+                     conf->path, f->certs[0].line, f->name);
+            report(arg, msg);
+            rc = -1;
+        }
+        for (size_t b = 0; b < f->bind_count; b++)
+            for (size_t j = 0; j <= i; j++) {
+                const struct conf_frontend *g = &conf->frontends[j];
+                size_t end = j == i ? b : g->bind_count;
+                for (size_t c = 0; c < end; c++)
+                    if (g->binds[c].len == f->binds[b].len &&
+                        memcmp(&g->binds[c].ss, &f->binds[b].ss, f->binds[b].len) == 0) {
+                        snprintf(msg, sizeof(msg),
+                                 "%s:%d: frontend %s: bind %s is already used by "
+                                 "frontend %s",
+                                 conf->path, f->line, f->name, f->binds[b].text, g->name);
+                        report(arg, msg);
+                        rc = -1;
+                    }
+            }
+    }
+    for (size_t p = 0; p < conf->pool_count; p++)
+        for (size_t s = 0; s < conf->pools[p].server_count; s++) {
+            const struct conf_server *sv = &conf->pools[p].servers[s];
+            if (sv->tls) {
+                snprintf(msg, sizeof(msg),
+                         "%s:%d: server %s: TLS to servers is not supported by this "
+                         "version of raftlb",
+                         conf->path, sv->line, sv->name);
+                report(arg, msg);
+                rc = -1;
+            }
+        }
+    return rc;
+}
+
+static void report_to_log(void *arg, const char *msg)
+{
+    (void)arg;
+    log_error("%s", msg);
+}
+
+static size_t workers_for(const struct conf *conf)
+{
+    long n = conf->global.workers;
+    if (n == 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > WORKERS_MAX)
+        n = WORKERS_MAX;
+    return (size_t)n;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+                      const struct sockaddr_storage *b, socklen_t blen)
+{
+    if (a->ss_family != b->ss_family || alen != blen)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0 &&
+               x->sin6_scope_id == y->sin6_scope_id;
+    }
+    return memcmp(a, b, alen) == 0;
+}
+
+static void binds_free(struct bind *binds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(binds[i].fds);
+    free(binds);
+}
+
+/*
+ * The bind set of `conf`: sockets of binds already in `old` are reused, the others
+ * are opened (one per worker). On failure closes what it opened and returns -1.
+ * `opened` tells, per new bind, whether its sockets are new.
+ */
+static int binds_make(struct runtime *rt, const struct conf *conf, struct bind **out,
+                      size_t *out_n, char *err, size_t errlen)
+{
+    size_t n = 0, k = 0;
+    struct bind *nb;
+    bool *opened;
+
+    for (size_t i = 0; i < conf->frontend_count; i++)
+        n += conf->frontends[i].bind_count;
+    nb = calloc(n ? n : 1, sizeof(*nb));
+    opened = calloc(n ? n : 1, sizeof(*opened));
+    if (nb == NULL || opened == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < conf->frontend_count; i++) {
+        const struct conf_frontend *f = &conf->frontends[i];
+        for (size_t b = 0; b < f->bind_count; b++, k++) {
+            const struct conf_addr *a = &f->binds[b];
+            struct bind *x = &nb[k];
+            memcpy(&x->ss, &a->ss, sizeof(x->ss));
+            x->len = a->len;
+            snprintf(x->text, sizeof(x->text), "%s", a->text);
+            snprintf(x->frontend, sizeof(x->frontend), "%s", f->name);
+            x->fds = malloc(rt->nworkers * sizeof(int));
+            if (x->fds == NULL) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            for (size_t o = 0; o < rt->nbinds; o++)
+                if (same_addr(&rt->binds[o].ss, rt->binds[o].len, &x->ss, x->len)) {
+                    memcpy(x->fds, rt->binds[o].fds, rt->nworkers * sizeof(int));
+                    goto next;
+                }
+            for (size_t w = 0; w < rt->nworkers; w++)
+                x->fds[w] = -1;
+            opened[k] = true;
+            for (size_t w = 0; w < rt->nworkers; w++) {
+                char why[256];
+                x->fds[w] = listen_open((const struct sockaddr *)&x->ss, x->len, why,
+                                        sizeof(why));
+                if (x->fds[w] == -1) {
+                    snprintf(err, errlen, "%s:%d: frontend %s: cannot listen on %s: %s",
+                             conf->path, f->line, f->name, x->text, why);
+                    k++;
+                    goto fail;
+                }
+            }
+        next:;
+        }
+    }
+    free(opened);
+    *out = nb;
+    *out_n = n;
+    return 0;
+fail:
+    for (size_t i = 0; nb != NULL && i < k; i++)
+        if (opened != NULL && opened[i] && nb[i].fds != NULL)
+            for (size_t w = 0; w < rt->nworkers; w++)
+                if (nb[i].fds[w] >= 0)
+                    close(nb[i].fds[w]);
+    if (nb != NULL)
+        binds_free(nb, n);
+    free(opened);
+    return -1;
+}
+
+/* Tells every worker its listener set (the sockets of `rt->binds`). */
+static void binds_post(struct runtime *rt)
+{
+    struct listener_spec *specs = calloc(rt->nbinds ? rt->nbinds : 1, sizeof(*specs));
+    if (specs == NULL) {
+        log_error("out of memory: the workers keep their listeners");
+        return;
+    }
+    for (size_t w = 0; w < rt->nworkers; w++) {
+        for (size_t i = 0; i < rt->nbinds; i++) {
+            specs[i].fd = rt->binds[i].fds[w];
+            memcpy(specs[i].frontend, rt->binds[i].frontend, sizeof(specs[i].frontend));
+            memcpy(specs[i].addr_text, rt->binds[i].text, sizeof(specs[i].addr_text));
+        }
+        if (worker_post_listeners(&rt->workers[w], specs, rt->nbinds) != 0)
+            log_error("worker %zu: out of memory: it keeps its listeners", w);
+    }
+    free(specs);
+}
+
+static void route_free_cb(void *p)
+{
+    route_free(p);
+}
+
+/* Publishes `r` as the current snapshot; the old one goes to qsbr. */
+static void publish(struct runtime *rt, struct route *r)
+{
+    struct route *old = atomic_exchange(&rt->shared.route, r);
+    if (old != NULL) {
+        qsbr_retire(&rt->shared.qsbr, old, route_free_cb);
+        if (!ev_is_active(&rt->reclaim))
+            ev_timer_start(rt->loop, &rt->reclaim);
+    }
+}
+
+static void on_reclaim(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct runtime *rt = t->data;
+    (void)revents;
+    if (qsbr_reclaim(&rt->shared.qsbr) == 0)
+        ev_timer_stop(loop, t);
+}
+
+static void reload(struct runtime *rt)
+{
+    struct conf *nc = NULL;
+    struct conf_diag diag = {0};
+    struct bind *nb = NULL;
+    size_t nn = 0;
+    struct route *r = NULL;
+    char err[768];
+
+    log_info("reload: reading %s", rt->path);
+    if (conf_load(rt->path, &nc, &diag) != 0) {
+        for (size_t i = 0; i < diag.count; i++)
+            log_error("%s", diag.msgs[i]);
+        log_error("reload: %s has errors; keeping the current configuration", rt->path);
+        goto out;
+    }
+    if (runtime_check_supported(nc, report_to_log, NULL) != 0) {
+        log_error("reload: keeping the current configuration");
+        goto out;
+    }
+    if (workers_for(nc) != rt->nworkers)
+        log_warn("reload: a change of workers takes effect at the next restart; "
+                 "keeping %zu", rt->nworkers);
+    if (binds_make(rt, nc, &nb, &nn, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        log_error("reload: keeping the current configuration");
+        goto out;
+    }
+    if (route_build(nc, NULL, 0, &rt->counters, rt->generation + 1, &r, err,
+                    sizeof(err)) != 0) {
+        /* close the sockets opened for this attempt only */
+        for (size_t i = 0; i < nn; i++) {
+            bool old = false;
+            for (size_t o = 0; o < rt->nbinds; o++)
+                old = old || same_addr(&rt->binds[o].ss, rt->binds[o].len, &nb[i].ss,
+                                       nb[i].len);
+            if (!old)
+                for (size_t w = 0; w < rt->nworkers; w++)
+                    close(nb[i].fds[w]);
+        }
+        binds_free(nb, nn);
+        log_error("reload: %s; keeping the current configuration", err);
+        goto out;
+    }
+    if (log_configure(nc->global.error_log, nc->global.access_log,
+                      (enum log_level)nc->global.log_level, err, sizeof(err)) != 0)
+        log_error("reload: %s; the logs keep their destinations", err);
+    rt->generation++;
+    publish(rt, r);
+    atomic_store(&rt->shared.max_conns, nc->global.max_connections);
+    binds_free(rt->binds, rt->nbinds);
+    rt->binds = nb;
+    rt->nbinds = nn;
+    binds_post(rt);
+    conf_free(rt->conf);
+    rt->conf = nc;
+    nc = NULL;
+    log_info("reload: configuration loaded (generation %llu, %zu frontends, %zu pools)",
+             (unsigned long long)rt->generation, rt->conf->frontend_count,
+             rt->conf->pool_count);
+out:
+    conf_diag_free(&diag);
+    if (nc != NULL)
+        conf_free(nc);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    struct runtime *rt = s->data;
+    (void)revents;
+    if (s->signum == SIGUSR1) {
+        char err[512];
+        if (log_reopen(err, sizeof(err)) != 0)
+            log_error("SIGUSR1: %s", err);
+        else
+            log_info("SIGUSR1: log files reopened");
+        return;
+    }
+    if (s->signum == SIGHUP) {
+        if (rt->draining)
+            log_warn("SIGHUP ignored: shutting down");
+        else
+            reload(rt);
+        return;
+    }
+    /* SIGTERM, SIGINT */
+    if (rt->draining) {
+        log_warn("second stop signal: closing every connection now");
+        for (size_t w = 0; w < rt->nworkers; w++)
+            worker_post_abort(&rt->workers[w]);
+        return;
+    }
+    rt->draining = true;
+    log_info("stopping: no new connections; waiting up to %u ms for open ones",
+             rt->conf->global.grace_ms);
+    for (size_t w = 0; w < rt->nworkers; w++)
+        worker_post_drain(&rt->workers[w]);
+    ev_timer_set(&rt->grace, rt->conf->global.grace_ms / 1000.0, 0.);
+    ev_timer_start(loop, &rt->grace);
+}
+
+static void on_grace(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct runtime *rt = t->data;
+    (void)loop;
+    (void)revents;
+    log_warn("grace period over: closing the remaining connections");
+    for (size_t w = 0; w < rt->nworkers; w++)
+        worker_post_abort(&rt->workers[w]);
+}
+
+static void on_worker_exit(struct ev_loop *loop, ev_async *a, int revents)
+{
+    struct runtime *rt = a->data;
+    (void)revents;
+    if (atomic_load(&rt->shared.exited) == rt->nworkers)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+static void write_pid_file(const struct conf *conf)
+{
+    FILE *f;
+    if (conf->global.pid_file == NULL)
+        return;
+    f = fopen(conf->global.pid_file, "we");
+    if (f == NULL) {
+        log_warn("cannot write pid file %s: %s", conf->global.pid_file, strerror(errno));
+        return;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+}
+
+int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
+{
+    struct runtime rt;
+    struct route *r = NULL;
+    size_t inited = 0;
+    bool posted = false;
+    int rc = -1;
+
+    memset(&rt, 0, sizeof(rt));
+    rt.path = path;
+    rt.conf = conf;
+    rt.nworkers = workers_for(conf);
+    rt.loop = ev_default_loop(EVFLAG_AUTO);
+    if (rt.loop == NULL) {
+        snprintf(err, errlen, "cannot create the main event loop");
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (log_configure(conf->global.error_log, conf->global.access_log,
+                      (enum log_level)conf->global.log_level, err, errlen) != 0)
+        goto out;
+    if (runtime_check_supported(conf, report_to_log, NULL) != 0) {
+        snprintf(err, errlen, "%s: the configuration asks for what this build cannot run",
+                 path);
+        goto out;
+    }
+    atomic_init(&rt.shared.route, NULL);
+    atomic_init(&rt.shared.conns, 0);
+    atomic_init(&rt.shared.max_conns, conf->global.max_connections);
+    atomic_init(&rt.shared.exited, 0);
+    rt.shared.main_loop = rt.loop;
+    rt.shared.main_async = &rt.worker_exit;
+    if (qsbr_init(&rt.shared.qsbr, rt.nworkers) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rt.workers = calloc(rt.nworkers, sizeof(*rt.workers));
+    if (rt.workers == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out_qsbr;
+    }
+    for (; inited < rt.nworkers; inited++)
+        if (worker_init(&rt.workers[inited], inited, &rt.shared, err, errlen) != 0)
+            goto out_workers;
+    if (binds_make(&rt, conf, &rt.binds, &rt.nbinds, err, errlen) != 0)
+        goto out_workers;
+    if (route_build(conf, NULL, 0, &rt.counters, ++rt.generation, &r, err, errlen) != 0)
+        goto out_binds;
+    atomic_store(&rt.shared.route, r);
+
+    ev_async_init(&rt.worker_exit, on_worker_exit);
+    rt.worker_exit.data = &rt;
+    ev_async_start(rt.loop, &rt.worker_exit);
+    ev_signal_init(&rt.sig_hup, on_signal, SIGHUP);
+    ev_signal_init(&rt.sig_term, on_signal, SIGTERM);
+    ev_signal_init(&rt.sig_int, on_signal, SIGINT);
+    ev_signal_init(&rt.sig_usr1, on_signal, SIGUSR1);
+    rt.sig_hup.data = rt.sig_term.data = rt.sig_int.data = rt.sig_usr1.data = &rt;
+    ev_signal_start(rt.loop, &rt.sig_hup);
+    ev_signal_start(rt.loop, &rt.sig_term);
+    ev_signal_start(rt.loop, &rt.sig_int);
+    ev_signal_start(rt.loop, &rt.sig_usr1);
+    ev_init(&rt.reclaim, on_reclaim);
+    rt.reclaim.repeat = RECLAIM_INTERVAL_S;
+    rt.reclaim.data = &rt;
+    ev_init(&rt.grace, on_grace);
+    rt.grace.data = &rt;
+
+    binds_post(&rt);
+    posted = true;
+    for (size_t w = 0; w < rt.nworkers; w++)
+        if (worker_start(&rt.workers[w], err, errlen) != 0) {
+            log_error("%s", err);
+            for (size_t v = 0; v < w; v++)
+                worker_post_abort(&rt.workers[v]);
+            atomic_fetch_add(&rt.shared.exited, (uint32_t)(rt.nworkers - w));
+            if (w > 0)
+                ev_run(rt.loop, 0);
+            goto out_loop;
+        }
+    write_pid_file(conf);
+    log_info("raftlb %s running: %zu workers, %zu frontends, %zu pools", PACKAGE_VERSION,
+             rt.nworkers, conf->frontend_count, conf->pool_count);
+    ev_run(rt.loop, 0);
+    rc = 0;
+    log_info("stopped");
+
+out_loop:
+    ev_signal_stop(rt.loop, &rt.sig_hup);
+    ev_signal_stop(rt.loop, &rt.sig_term);
+    ev_signal_stop(rt.loop, &rt.sig_int);
+    ev_signal_stop(rt.loop, &rt.sig_usr1);
+    ev_async_stop(rt.loop, &rt.worker_exit);
+    ev_timer_stop(rt.loop, &rt.reclaim);
+    ev_timer_stop(rt.loop, &rt.grace);
+    if (rt.conf->global.pid_file != NULL && rc == 0)
+        unlink(rt.conf->global.pid_file);
+out_binds:
+    if (!posted)
+        for (size_t i = 0; i < rt.nbinds; i++)
+            for (size_t w = 0; w < rt.nworkers; w++)
+                close(rt.binds[i].fds[w]);
+    for (size_t w = 0; w < inited; w++)
+        worker_fini(&rt.workers[w]);
+    inited = 0;
+    binds_free(rt.binds, rt.nbinds);
+out_workers:
+    for (size_t w = 0; w < inited; w++)
+        worker_fini(&rt.workers[w]);
+    free(rt.workers);
+    route_free(atomic_load(&rt.shared.route));
+out_qsbr:
+    qsbr_fini(&rt.shared.qsbr);
+out:
+    route_counters_free(&rt.counters);
+    if (rt.loop != NULL)
+        ev_loop_destroy(rt.loop);
+    conf_free(rt.conf);
+    return rc;
+}

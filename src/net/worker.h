@@ -1,0 +1,113 @@
+/*
+ * worker: one event-loop thread. It owns its listening sockets (one per bind,
+ * SO_REUSEPORT, so the kernel spreads connections over workers), accepts within
+ * the connection limit, and runs the sessions it accepted. It reads the routing
+ * snapshot without locks (qsbr: online while handling events, offline while it
+ * sleeps), and takes orders from the main thread through a small mailbox (new
+ * listener set, drain, abort) woken by an ev_async.
+ *
+ * Must not: handle signals (they are blocked in workers), touch another worker's
+ * sessions, or keep a snapshot pointer across loop iterations.
+ */
+#ifndef RAFTLB_NET_WORKER_H
+#define RAFTLB_NET_WORKER_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "net/route.h"
+#include "net/session.h"
+#include "util/qsbr.h"
+
+/* What all workers share with the main thread. */
+struct worker_shared {
+    struct qsbr qsbr;                /* one reader per worker */
+    _Atomic(struct route *) route;   /* the current snapshot */
+    _Atomic uint32_t conns;          /* open client connections, all workers */
+    _Atomic uint32_t max_conns;      /* global.max_connections */
+    struct ev_loop *main_loop;       /* told through main_async when a worker ends */
+    ev_async *main_async;
+    _Atomic uint32_t exited;         /* workers whose thread has finished */
+};
+
+/* One listening socket as the main thread hands it to a worker. */
+struct listener_spec {
+    int fd;
+    char frontend[CONF_NAME_MAX];
+    char addr_text[sizeof(((struct conf_addr *)0)->text)];
+};
+
+struct listener {
+    ev_io io;
+    struct worker *w;
+    struct listener_spec spec;
+    uint64_t generation;               /* of the snapshot fe was resolved in */
+    const struct route_frontend *fe;   /* valid while generation is current */
+};
+
+struct worker {
+    size_t id;
+    pthread_t thread;
+    bool started;
+    struct ev_loop *loop;
+    struct worker_shared *shared;
+    ev_async wake;
+    ev_prepare prepare;
+    ev_check check;
+    ev_timer accept_resume; /* after EMFILE or the connection limit */
+
+    /* mailbox, guarded by lock (never used on the request path) */
+    pthread_mutex_t lock;
+    struct listener_spec *mbox_specs; /* owned; NULL: no change */
+    size_t mbox_count;
+    bool mbox_set;
+    int *mbox_stale;          /* fds of replaced, unapplied sets (owned) */
+    size_t mbox_stale_count;
+    bool mbox_drain;
+    bool mbox_abort;
+
+    struct listener *listeners;
+    size_t listener_count;
+    bool accept_paused;
+    bool draining;
+
+    struct session sessions; /* list head */
+    size_t session_count;
+    uint64_t rng;
+};
+
+/* Prepares worker `id` (no thread yet). Returns 0 or -1 with a reason in err. */
+int worker_init(struct worker *w, size_t id, struct worker_shared *shared, char *err,
+                size_t errlen);
+/* Starts its thread with every signal blocked. Returns 0 or -1. */
+int worker_start(struct worker *w, char *err, size_t errlen);
+/* Joins the thread (if started) and frees the worker; closes remaining listeners. */
+void worker_fini(struct worker *w);
+
+/* Main thread: replaces the worker's listener set with `specs` (copied). Listeners
+ * the worker has whose fd is not in `specs` are closed by the worker; the fds in
+ * `specs` become the worker's. Returns 0 or -1 (no memory). */
+int worker_post_listeners(struct worker *w, const struct listener_spec *specs,
+                          size_t count);
+/* Main thread: stop accepting and end when the last session ends. */
+void worker_post_drain(struct worker *w);
+/* Main thread: abort every session and end now. */
+void worker_post_abort(struct worker *w);
+
+/* Worker thread, inside a callback: the current snapshot (valid until it returns). */
+static inline struct route *worker_route(struct worker *w)
+{
+    return atomic_load(&w->shared->route);
+}
+
+/* Session bookkeeping for session types. */
+void worker_session_add(struct worker *w, struct session *s, const struct session_ops *ops);
+void worker_session_remove(struct worker *w, struct session *s);
+uint64_t worker_random(struct worker *w);
+
+#endif
