@@ -84,6 +84,18 @@ struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
         r->term = hs->term;
         r->vote = hs->vote;
     }
+    if (snapshot != NULL && snapshot->meta.last_index > 0 &&
+        (!raft_conf_valid(&snapshot->meta.conf) || snapshot->meta.last_term == 0 ||
+         snapshot->meta.last_term > r->term ||
+         (snapshot->data_len > 0 && snapshot->data == NULL))) {
+        ERRF("raft: the stored snapshot's metadata is invalid");
+        goto fail;
+    }
+    if (bootstrap != NULL && bootstrap->n_servers > 0 && !raft_conf_valid(bootstrap)) {
+        ERRF("raft: invalid bootstrap configuration (ids must be non-zero and unique, "
+             "with at least one voter)");
+        goto fail;
+    }
     if (snapshot != NULL && snapshot->meta.last_index > 0) {
         if (raft_snapshot_store(r, &snapshot->meta, snapshot->data,
                                 snapshot->data_len) != 0) {

@@ -288,7 +288,9 @@ void raft_options_init(struct raft_options *opts, uint64_t id, uint64_t seed);
  * snapshot (NULL if none) and the entries that follow it (in order, contiguous,
  * starting at snapshot last_index + 1, or 1). `bootstrap` is the initial
  * configuration used when there is neither a snapshot nor a configuration entry
- * (every server of a new cluster must be given the same one). Everything is
+ * (every server of a new cluster must be given the same one; a server joining an
+ * existing cluster passes NULL or an empty one and waits for the leader to
+ * replicate the configuration that adds it). Everything is
  * copied. Returns NULL and fills err on a bad argument or allocation failure. */
 struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
                       const struct raft_hard_state *hs,

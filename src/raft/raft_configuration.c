@@ -71,6 +71,20 @@ int raft_configuration_decode(struct raft_configuration *c, const uint8_t *buf,
     return 0;
 }
 
+bool raft_conf_valid(const struct raft_configuration *c)
+{
+    if (c->n_servers == 0 || c->n_servers > RAFT_CONFIGURATION_MAX)
+        return false;
+    for (uint32_t i = 0; i < c->n_servers; i++) {
+        if (c->servers[i].id == 0 || c->servers[i].role >= RAFT_SERVER_ROLE_COUNT)
+            return false;
+        for (uint32_t j = 0; j < i; j++)
+            if (c->servers[j].id == c->servers[i].id)
+                return false;
+    }
+    return raft_conf_n_voters(c) > 0;
+}
+
 const struct raft_server *raft_conf_get(const struct raft_configuration *c,
                                         uint64_t id)
 {

@@ -91,6 +91,8 @@ int raft_append_local(struct raft *r, enum raft_entry_type type,
                       const uint8_t *payload, size_t len);
 
 /* raft_configuration.c */
+/* Ids non-zero and unique, roles known, at least one voter. */
+bool raft_conf_valid(const struct raft_configuration *c);
 const struct raft_server *raft_conf_get(const struct raft_configuration *c,
                                         uint64_t id);
 bool raft_conf_is_voter(const struct raft_configuration *c, uint64_t id);

@@ -398,8 +398,7 @@ void raft_recv_install_snapshot(struct raft *r, const struct raft_message *m)
     if (!accept_leader(r, m->from))
         return;
     if (meta->last_index == 0 || meta->last_term == 0 || meta->last_term > m->term ||
-        meta->conf.n_servers > RAFT_CONFIGURATION_MAX ||
-        raft_conf_n_voters(&meta->conf) == 0 || (is->data_len > 0 && !is->data))
+        !raft_conf_valid(&meta->conf) || (is->data_len > 0 && !is->data))
         return; /* malformed */
     if (meta->last_index > r->commit_index) {
         if (raft_log_term_at(&r->log, meta->last_index) == meta->last_term) {

@@ -35,6 +35,7 @@ struct sim_options {
     uint32_t disk_max_us;
     uint32_t loss_ppm;       /* per message, parts per million */
     uint32_t dup_ppm;
+    uint32_t delay_ppm;      /* held back 50..1000 ms: arrives terms later */
     uint64_t snapshot_threshold;
     uint64_t snapshot_trailing;
     uint32_t max_inflight_msgs;

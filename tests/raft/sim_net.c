@@ -94,7 +94,10 @@ void sim_net_send(struct sim *s, const struct raft_message *m)
         return;
     if (s->o.loss_ppm > 0 && sim_rand_range(s, 0, 1000000) < s->o.loss_ppm)
         return;
-    enqueue(s, m, latency(s));
+    uint64_t d = latency(s);
+    if (s->o.delay_ppm > 0 && sim_rand_range(s, 0, 1000000) < s->o.delay_ppm)
+        d += sim_rand_range(s, 50000, 1000000);
+    enqueue(s, m, d);
     if (s->o.dup_ppm > 0 && sim_rand_range(s, 0, 1000000) < s->o.dup_ppm)
         enqueue(s, m, latency(s) * 3);
 }

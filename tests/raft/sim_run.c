@@ -20,7 +20,10 @@ int sim_run_seed(uint64_t seed, unsigned nodes, struct sim_stats *total, char *m
     o.loss_ppm = (uint32_t)((x >> 8) % 50000);      /* up to 5% */
     o.dup_ppm = (uint32_t)((x >> 24) % 20000);      /* up to 2% */
     o.latency_max_us = 700 + (uint32_t)((x >> 40) % 20000); /* jitter up to 20 ms */
+    o.delay_ppm = (uint32_t)((x >> 48) % 10000);    /* up to 1% held back long */
     o.n_learners = (x >> 4) % 4 == 0 ? 1 : 0;
+    o.max_batch_entries = (x >> 12) % 2 ? 1 + (uint32_t)((x >> 16) % 4) : 16;
+    o.max_inflight_msgs = 1 + (uint32_t)((x >> 20) % 16);
     o.chaos = true;
     o.propose_interval_ms = 20;
     if (sim_init(&s, &o) != 0) {
@@ -40,6 +43,7 @@ int sim_run_seed(uint64_t seed, unsigned nodes, struct sim_stats *total, char *m
                 sim_restart(&s, i + 1);
         }
         s.o.loss_ppm = 0;
+        s.o.delay_ppm = 0;
         uint64_t l = sim_wait_leader(&s, 5000, true);
         uint64_t before = sim_inv_committed_index(s.inv);
         uint64_t idx = 0;

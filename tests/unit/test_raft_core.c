@@ -330,6 +330,15 @@ static void test_raft_core_rejects_bad_input(void **state)
     /* stored entry newer than the stored term */
     uint64_t t2[] = {1, 7};
     assert_null(raft_new(&o, 0, &hs, NULL, mk_entries(t2, 2, 1), 2, &c, err, sizeof(err)));
+    /* a bootstrap configuration with a duplicate id, or without a voter */
+    struct raft_configuration badc = conf3();
+    badc.servers[2].id = 1;
+    assert_null(raft_new(&o, 0, &hs, NULL, NULL, 0, &badc, err, sizeof(err)));
+    assert_true(strstr(err, "bootstrap") != NULL);
+    badc = conf3();
+    for (int i = 0; i < 3; i++)
+        badc.servers[i].role = RAFT_LEARNER;
+    assert_null(raft_new(&o, 0, &hs, NULL, NULL, 0, &badc, err, sizeof(err)));
     /* id 0 */
     raft_options_init(&o, 0, 1);
     assert_null(raft_new(&o, 0, &hs, NULL, NULL, 0, &c, err, sizeof(err)));
