@@ -13,6 +13,7 @@
 #define RAFTLB_TESTS_SIM_H
 
 #include "raft/raft.h"
+#include "raft/raft_codec.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,7 +41,8 @@ struct sim_options {
     uint64_t snapshot_trailing;
     uint32_t max_inflight_msgs;
     uint32_t max_batch_entries;
-    bool no_start;           /* sim_init leaves nodes down: preload disks first */
+    bool no_start;
+    bool wire;               /* send every message through raft_codec (default on) */           /* sim_init leaves nodes down: preload disks first */
     bool chaos;              /* random crashes, partitions, disk faults, changes */
     uint32_t propose_interval_ms; /* a client proposal every ~this, 0: none */
 };
@@ -76,7 +78,9 @@ struct sim_msg {
     struct sim_msg *next;
     uint64_t deliver_us;
     uint64_t seq;
-    struct raft_message m; /* deep copy */
+    struct raft_message m; /* deep copy (wire == NULL) */
+    uint8_t *wire;         /* or the frame encoded by raft_codec (options.wire) */
+    size_t wire_len;
 };
 
 struct sim_invariants; /* sim_invariants.c */
@@ -99,6 +103,7 @@ struct sim {
     struct sim_node nodes[SIM_MAX_NODES];
     bool link[SIM_MAX_NODES][SIM_MAX_NODES]; /* link[a][b]: a can send to b */
     struct sim_msg *net;
+    struct raft_codec_decoder decoder;
     struct sim_invariants *inv;
     struct sim_stats stats;
     bool violated;
@@ -158,6 +163,9 @@ int sim_msg_copy(struct raft_message *dst, const struct raft_message *src);
 void sim_msg_free_payload(struct raft_message *m);
 void sim_net_send(struct sim *s, const struct raft_message *m);
 void sim_net_free(struct sim *s);
+/* Pops the first message of the network and hands it (decoded when it travelled
+ * as a frame) to node `to`, if that node is up and the link is open. */
+void sim_net_deliver(struct sim *s);
 
 /* sim_storage.c */
 int sim_storage_submit(struct sim *s, struct sim_node *nd, const struct raft_update *up);

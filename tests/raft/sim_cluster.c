@@ -28,6 +28,7 @@ void sim_options_default(struct sim_options *o, uint64_t seed, unsigned n_nodes)
     o->snapshot_trailing = 8;
     o->max_inflight_msgs = 16;
     o->max_batch_entries = 16;
+    o->wire = true;
 }
 
 uint64_t sim_rand(struct sim *s)
@@ -249,6 +250,7 @@ int sim_init(struct sim *s, const struct sim_options *o)
     }
     s->rng = o->seed * 0x9E3779B97F4A7C15ull + 12345;
     s->trace = getenv("RAFT_SIM_TRACE") != NULL;
+    raft_codec_decoder_init(&s->decoder, NULL);
     s->inv = sim_inv_new();
     if (s->inv == NULL)
         return -1;
@@ -441,21 +443,6 @@ static void chaos(struct sim *s)
     }
 }
 
-static void deliver(struct sim *s)
-{
-    struct sim_msg *sm = s->net;
-    s->net = sm->next;
-    struct sim_node *nd = sim_node(s, sm->m.to);
-    unsigned a = (unsigned)sm->m.from - 1, b = (unsigned)sm->m.to - 1;
-    if (nd != NULL && nd->raft != NULL && a < s->n && s->link[a][b]) {
-        struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .now_ms = s->now_us / 1000};
-        ev.u.receive = sm->m;
-        sim_node_step(s, sm->m.to, &ev);
-    }
-    sim_msg_free_payload(&sm->m);
-    free(sm);
-}
-
 /* Processes the earliest event if it is due by `until_us`; false if none is. */
 static bool step_once(struct sim *s, uint64_t until_us)
 {
@@ -502,7 +489,7 @@ static bool step_once(struct sim *s, uint64_t until_us)
     struct raft_event tick = {.type = RAFT_EVENT_TICK, .now_ms = s->now_us / 1000};
     switch (kind) {
     case 0:
-        deliver(s);
+        sim_net_deliver(s);
         break;
     case 1:
         sim_storage_complete(s, &s->nodes[who]);
