@@ -186,7 +186,10 @@ enum raft_event_type {
     RAFT_EVENT_PROPOSE,        /* append an application command (leader only) */
     RAFT_EVENT_PERSISTED,      /* storage made an update durable */
     RAFT_EVENT_PERSIST_FAILED, /* storage failed: halt */
-    RAFT_EVENT_SNAPSHOT,       /* the application took a snapshot at an applied index */
+    RAFT_EVENT_SNAPSHOT,       /* the application took a snapshot at an applied index
+                                  (when raft_snapshot_wanted()); after the step the
+                                  driver stores the image with raft_snapshot_meta()
+                                  and then may drop entries <= compact_index */
     RAFT_EVENT_CHANGE,         /* a single-server membership change (leader only) */
     RAFT_EVENT_TRANSFER,       /* transfer leadership (leader only) */
     RAFT_EVENT_TYPE_COUNT

@@ -573,6 +573,42 @@ static void test_raft_learner_never_votes_or_counts(void **state)
     sim_free(&s);
 }
 
+static void test_raft_learner_promotion_counts(void **state)
+{
+    (void)state;
+    struct sim s;
+    struct sim_options o;
+    sim_options_default(&o, 62, 3);
+    o.n_learners = 1;
+    assert_int_equal(sim_init(&s, &o), 0);
+    uint64_t l = sim_wait_leader(&s, 3000, true);
+    commit_n(&s, l, 20);
+    converge(&s, 2000);
+    /* Before promotion: with one of the two other voters down, the learner's
+     * acknowledgement does not make a majority of 3... */
+    assert_int_equal(sim_change(&s, l, RAFT_CHANGE_ADD_VOTER, 4), 0);
+    sim_run_for(&s, 100);
+    const struct raft_configuration *c = raft_configuration(R(&s, l));
+    assert_int_equal(c->n_servers, 4);
+    for (uint32_t i = 0; i < c->n_servers; i++)
+        assert_int_equal(c->servers[i].role, RAFT_VOTER);
+    /* ...after it, 3 of 4 voters (leader, one old voter, node 4) commit. */
+    uint64_t down = l == 1 ? 2 : 1;
+    sim_crash(&s, down, false);
+    commit_n(&s, l, 10);
+    /* and with a second old voter down, 2 of 4 cannot */
+    uint64_t down2 = 6 - l - down;
+    sim_crash(&s, down2, false);
+    uint64_t idx;
+    uint64_t before = sim_inv_committed_index(s.inv);
+    if (sim_propose(&s, l, &idx) == 0) {
+        sim_run_for(&s, 200);
+        assert_int_equal(sim_inv_committed_index(s.inv), before);
+    }
+    CHECK_SIM(&s);
+    sim_free(&s);
+}
+
 static void test_raft_disk_write_failure(void **state)
 {
     (void)state;
@@ -671,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_raft_removing_the_leader),
         cmocka_unit_test(test_raft_one_change_at_a_time_and_rollback),
         cmocka_unit_test(test_raft_learner_never_votes_or_counts),
+        cmocka_unit_test(test_raft_learner_promotion_counts),
         cmocka_unit_test(test_raft_disk_write_failure),
         cmocka_unit_test(test_raft_torn_write),
         cmocka_unit_test(test_raft_repeated_leader_kills_elect_within_bound),
