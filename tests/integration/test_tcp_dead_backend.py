@@ -1,0 +1,45 @@
+"""TCP mode: a refused connect moves on to the next server (retries), so the
+client sees no error; with every server dead the client is closed and the access
+log says connect_failed."""
+from harness import check, connect, free_port, main, tcp_conf
+
+
+def read_all(port):
+    s = connect(port)
+    s.settimeout(10)
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    s.close()
+    return data
+
+
+def test(h):
+    _, p_alive = h.backend("name", arg="alive")
+    dead1, dead2 = free_port(), free_port()  # nobody listens there
+    f1, f2 = free_port(), free_port()
+    conf = tcp_conf(
+        [("mixed", [f1], "mixed", []), ("dead", [f2], "dead", [])],
+        [("mixed", [("d1", dead1), ("a1", p_alive), ("d2", dead2)],
+          ["retries = 2", "timeout_connect = 1s"]),
+         ("dead", [("x1", dead1), ("x2", dead2)], ["retries = 1", "timeout_connect = 1s"])])
+    r = h.raftlb(conf, [f1, f2])
+    answers = [read_all(f1) for _ in range(12)]
+    check(all(a == b"alive\n" for a in answers),
+          "12/12 connections answered by the live server despite 2 dead ones")
+    log = r.log()
+    check("connection refused" in log.lower(), "refused connects are logged")
+    check(log.count("server=a1") >= 12 and "tries=2" in log,
+          "access log shows retried sessions reaching a1")
+    check(read_all(f2) == b"", "all servers dead: the client is closed without data")
+    log = r.log()
+    check("frontend=dead" in log and "end=connect_failed" in log and "tries=2" in log,
+          "all servers dead: end=connect_failed after 1 + retries attempts")
+    rc = r.stop(20)
+    check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
+
+
+main(test)
