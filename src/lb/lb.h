@@ -23,7 +23,7 @@
 #define LB_SERVERS_MAX 65535u                /* servers per table (indexes 0..65534) */
 #define LB_MAGLEV_TABLE_SIZE_DEFAULT 65537u  /* prime, as in the Maglev paper */
 #define LB_MAGLEV_TABLE_SIZE_MAX 16777259u   /* a prime just above 2^24 */
-#define LB_RING_POINTS_DEFAULT 160u          /* virtual nodes per unit of weight */
+#define LB_RING_POINTS_DEFAULT 1280u         /* virtual nodes per unit of weight */
 #define LB_RING_POINTS_TOTAL_MAX (1u << 23)  /* all points of one ring */
 
 enum lb_algo {

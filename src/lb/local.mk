@@ -7,14 +7,25 @@ libraftlb_core_a_SOURCES += \
 	src/lb/lb_leastconn.h src/lb/lb_leastconn.c \
 	src/lb/lb_random2.h src/lb/lb_random2.c \
 	src/lb/lb_ring.h src/lb/lb_ring.c \
-	src/lb/lb_maglev.h src/lb/lb_maglev.c
+	src/lb/lb_maglev.h src/lb/lb_maglev.c \
+	src/lb/lb_slowstart.h src/lb/lb_slowstart.c \
+	src/lb/lb_key.h src/lb/lb_key.c
+
+noinst_PROGRAMS += contrib/bench/lb-bench
+contrib_bench_lb_bench_SOURCES = contrib/bench/lb_bench.c
+contrib_bench_lb_bench_LDADD = $(CORE_LIBS)
 
 if HAVE_CMOCKA
 LB_TESTS = \
 	tests/unit/test_lb_hash \
-	tests/unit/test_lb_roundrobin
+	tests/unit/test_lb_roundrobin \
+	tests/unit/test_lb_ring \
+	tests/unit/test_lb_maglev \
+	tests/unit/test_lb_key \
+	tests/unit/test_lb_slowstart
 check_PROGRAMS += $(LB_TESTS)
 TESTS += $(LB_TESTS)
+EXTRA_DIST += tests/unit/test_lb_util.h
 
 tests_unit_test_lb_hash_SOURCES = tests/unit/test_lb_hash.c
 tests_unit_test_lb_hash_CFLAGS = $(TEST_CFLAGS)
@@ -23,4 +34,20 @@ tests_unit_test_lb_hash_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 tests_unit_test_lb_roundrobin_SOURCES = tests/unit/test_lb_roundrobin.c
 tests_unit_test_lb_roundrobin_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_lb_roundrobin_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_ring_SOURCES = tests/unit/test_lb_ring.c
+tests_unit_test_lb_ring_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_ring_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_maglev_SOURCES = tests/unit/test_lb_maglev.c
+tests_unit_test_lb_maglev_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_maglev_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_key_SOURCES = tests/unit/test_lb_key.c
+tests_unit_test_lb_key_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_key_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_slowstart_SOURCES = tests/unit/test_lb_slowstart.c
+tests_unit_test_lb_slowstart_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_slowstart_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 endif
