@@ -22,7 +22,10 @@ LB_TESTS = \
 	tests/unit/test_lb_ring \
 	tests/unit/test_lb_maglev \
 	tests/unit/test_lb_key \
-	tests/unit/test_lb_slowstart
+	tests/unit/test_lb_slowstart \
+	tests/unit/test_lb_bounded \
+	tests/unit/test_lb_leastconn \
+	tests/unit/test_lb_random2
 check_PROGRAMS += $(LB_TESTS)
 TESTS += $(LB_TESTS)
 EXTRA_DIST += tests/unit/test_lb_util.h
@@ -50,4 +53,16 @@ tests_unit_test_lb_key_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 tests_unit_test_lb_slowstart_SOURCES = tests/unit/test_lb_slowstart.c
 tests_unit_test_lb_slowstart_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_lb_slowstart_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_bounded_SOURCES = tests/unit/test_lb_bounded.c
+tests_unit_test_lb_bounded_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_bounded_LDADD = $(CORE_LIBS) $(TEST_LIBS) -lm
+
+tests_unit_test_lb_leastconn_SOURCES = tests/unit/test_lb_leastconn.c
+tests_unit_test_lb_leastconn_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_leastconn_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_lb_random2_SOURCES = tests/unit/test_lb_random2.c
+tests_unit_test_lb_random2_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_lb_random2_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 endif
