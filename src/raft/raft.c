@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Terms and indices beyond 2^62 cannot be reached by a real cluster (a term per
+ * nanosecond for a century is below 2^62); refusing them keeps every "+ 1" in
+ * the core free of overflow whatever a peer or a disk says. */
+#define RAFT_NUMBER_MAX (UINT64_C(1) << 62)
+
 #define ERRF(...)                                                                  \
     do {                                                                           \
         if (err != NULL && errlen > 0)                                             \
@@ -81,11 +86,16 @@ struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
     r->now_ms = now_ms;
     raft_log_init(&r->log);
     if (hs != NULL) {
+        if (hs->term >= RAFT_NUMBER_MAX) {
+            ERRF("raft: stored term %llu out of range", (unsigned long long)hs->term);
+            goto fail;
+        }
         r->term = hs->term;
         r->vote = hs->vote;
     }
     if (snapshot != NULL && snapshot->meta.last_index > 0 &&
         (!raft_conf_valid(&snapshot->meta.conf) || snapshot->meta.last_term == 0 ||
+         snapshot->meta.last_index >= RAFT_NUMBER_MAX ||
          snapshot->meta.last_term > r->term ||
          (snapshot->data_len > 0 && snapshot->data == NULL))) {
         ERRF("raft: the stored snapshot's metadata is invalid");
@@ -206,6 +216,37 @@ int raft_append_local(struct raft *r, enum raft_entry_type type,
     if (type == RAFT_ENTRY_CONFIG && raft_conf_rebuild(r) != 0)
         return RAFT_ECORRUPT;
     return 0;
+}
+
+static bool message_valid(const struct raft_message *m)
+{
+    if (m->term >= RAFT_NUMBER_MAX)
+        return false;
+    switch (m->type) {
+    case RAFT_MSG_REQUEST_VOTE:
+        return m->u.request_vote.last_log_index < RAFT_NUMBER_MAX &&
+               m->u.request_vote.last_log_term < RAFT_NUMBER_MAX;
+    case RAFT_MSG_APPEND_ENTRIES:
+        return m->u.append_entries.prev_log_index < RAFT_NUMBER_MAX &&
+               m->u.append_entries.prev_log_term < RAFT_NUMBER_MAX &&
+               m->u.append_entries.leader_commit < RAFT_NUMBER_MAX &&
+               m->u.append_entries.n_entries < RAFT_NUMBER_MAX -
+                                                   m->u.append_entries.prev_log_index &&
+               (m->u.append_entries.n_entries == 0 || m->u.append_entries.entries != NULL);
+    case RAFT_MSG_APPEND_ENTRIES_RESULT:
+        return m->u.append_entries_result.last_index < RAFT_NUMBER_MAX &&
+               m->u.append_entries_result.rejected_index < RAFT_NUMBER_MAX &&
+               m->u.append_entries_result.hint_index < RAFT_NUMBER_MAX &&
+               m->u.append_entries_result.hint_term < RAFT_NUMBER_MAX;
+    case RAFT_MSG_INSTALL_SNAPSHOT:
+        return m->u.install_snapshot.meta.last_index < RAFT_NUMBER_MAX &&
+               m->u.install_snapshot.meta.last_term < RAFT_NUMBER_MAX &&
+               m->u.install_snapshot.meta.conf_index <= m->u.install_snapshot.meta.last_index;
+    case RAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return m->u.install_snapshot_result.last_index < RAFT_NUMBER_MAX;
+    default:
+        return true;
+    }
 }
 
 static void handle_receive(struct raft *r, const struct raft_message *m)
@@ -413,8 +454,9 @@ int raft_step(struct raft *r, const struct raft_event *ev, struct raft_update *u
     case RAFT_EVENT_RECEIVE:
         if (ev->u.receive.to != r->opts.id || ev->u.receive.from == 0 ||
             ev->u.receive.from == r->opts.id ||
-            ev->u.receive.type >= RAFT_MSG_TYPE_COUNT) {
-            ERRF("raft: message not addressed to %llu or from an invalid sender",
+            ev->u.receive.type >= RAFT_MSG_TYPE_COUNT || !message_valid(&ev->u.receive)) {
+            ERRF("raft: message not addressed to %llu, from an invalid sender, or with "
+                 "an out-of-range term or index",
                  (unsigned long long)r->opts.id);
             rv = RAFT_EINVAL;
             goto out;

@@ -111,11 +111,18 @@ uint32_t raft_conf_n_voters(const struct raft_configuration *c)
 int raft_conf_at(const struct raft *r, uint64_t index, struct raft_configuration *c,
                  uint64_t *conf_index)
 {
+    if (index > raft_log_last_index(&r->log))
+        index = raft_log_last_index(&r->log);
     for (uint64_t i = index; i > r->log.offset; i--) {
         const struct raft_entry *e = raft_log_get(&r->log, i);
         if (e->type == RAFT_ENTRY_CONFIG) {
+            struct raft_configuration tmp;
+            if (raft_configuration_decode(&tmp, e->payload, e->payload_len, NULL, 0) != 0 ||
+                !raft_conf_valid(&tmp))
+                return RAFT_ECORRUPT; /* *c is left unchanged */
+            *c = tmp;
             *conf_index = i;
-            return raft_configuration_decode(c, e->payload, e->payload_len, NULL, 0);
+            return 0;
         }
     }
     *c = r->snap_meta.conf;

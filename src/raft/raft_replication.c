@@ -265,8 +265,15 @@ static void reply_append(struct raft *r, uint64_t to, bool success, uint64_t las
 
 static bool entry_valid(const struct raft_entry *e, uint64_t index, uint64_t term)
 {
-    return e->index == index && e->term > 0 && e->term <= term &&
-           e->type < RAFT_ENTRY_TYPE_COUNT && (e->payload_len == 0 || e->payload);
+    struct raft_configuration c;
+
+    if (e->index != index || e->term == 0 || e->term > term ||
+        e->type >= RAFT_ENTRY_TYPE_COUNT || (e->payload_len > 0 && e->payload == NULL))
+        return false;
+    if (e->type == RAFT_ENTRY_CONFIG)
+        return raft_configuration_decode(&c, e->payload, e->payload_len, NULL, 0) == 0 &&
+               raft_conf_valid(&c);
+    return true;
 }
 
 /* Figure 3.1, AppendEntries receiver. Entries that already match are skipped, so
@@ -304,16 +311,23 @@ void raft_recv_append_entries(struct raft *r, const struct raft_message *m)
         reply_append(r, m->from, false, 0, ae->prev_log_index, ae->prev_log_term);
         return;
     }
+    /* Check everything before changing anything: a malformed entry, or a
+     * conflict below the commit index (impossible from a real leader), drops
+     * the whole message. */
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t index = prev + 1 + i;
+        if (!entry_valid(&entries[i], index, m->term))
+            return;
+        if (index <= raft_log_last_index(&r->log) &&
+            raft_log_term_at(&r->log, index) != entries[i].term && index <= r->commit_index)
+            return;
+    }
     for (uint64_t i = 0; i < n; i++) {
         const struct raft_entry *e = &entries[i];
         uint64_t index = prev + 1 + i;
-        if (!entry_valid(e, index, m->term))
-            return; /* malformed: drop the whole message */
         if (index <= raft_log_last_index(&r->log)) {
             if (raft_log_term_at(&r->log, index) == e->term)
                 continue;
-            if (index <= r->commit_index)
-                return; /* would truncate a committed entry: refuse */
             if (r->conf_index >= index)
                 conf_changed = true;
             raft_log_truncate(&r->log, index);
@@ -324,15 +338,15 @@ void raft_recv_append_entries(struct raft *r, const struct raft_message *m)
         }
         if (raft_log_append(&r->log, e->term, e->type, e->payload, e->payload_len) != 0) {
             r->err = RAFT_ENOMEM;
-            return;
+            break;
         }
         if (e->type == RAFT_ENTRY_CONFIG)
             conf_changed = true;
     }
-    if (conf_changed && raft_conf_rebuild(r) != 0) {
-        r->err = RAFT_ECORRUPT;
+    if (conf_changed && raft_conf_rebuild(r) != 0)
+        r->err = RAFT_ECORRUPT; /* cannot happen: every entry was validated */
+    if (r->err != 0)
         return;
-    }
     uint64_t last_new = prev + n;
     uint64_t commit = ae->leader_commit < last_new ? ae->leader_commit : last_new;
     if (commit > r->commit_index)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -367,6 +368,140 @@ static void test_raft_core_rejects_bad_input(void **state)
     raft_free(r);
 }
 
+static uint64_t rnd_state = 0x1234567;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rnd_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Mostly small numbers (to hit real cases), sometimes anything. */
+static uint64_t rnum(void)
+{
+    switch (rnd() % 8) {
+    case 0:
+        return rnd();
+    case 1:
+        return UINT64_MAX - rnd() % 3;
+    default:
+        return rnd() % 40;
+    }
+}
+
+/* Peers that lie: random messages, persistence reports, proposals and time go
+ * into one node; it must neither crash nor break its own invariants. */
+static void test_raft_core_random_input_never_crashes(void **state)
+{
+    (void)state;
+    uint64_t seeds = 20;
+    const char *env = getenv("RAFT_FUZZ_SEEDS");
+    if (env != NULL && strtoull(env, NULL, 10) > 0)
+        seeds = strtoull(env, NULL, 10);
+    for (uint64_t seed = 1; seed <= seeds; seed++) {
+        rnd_state = seed;
+        struct raft *r = mk_node(1, 1, 0, NULL, 0);
+        struct raft_update up;
+        struct raft_entry es[6];
+        uint8_t payload[4] = {1, 2, 3, 4};
+        uint8_t confbuf[64];
+        uint64_t now = 0, last_term = 0;
+        for (int i = 0; i < 20000; i++) {
+            struct raft_event ev;
+            memset(&ev, 0, sizeof(ev));
+            now += rnd() % 60;
+            ev.now_ms = now;
+            switch (rnd() % 10) {
+            case 0:
+                ev.type = RAFT_EVENT_TICK;
+                break;
+            case 1:
+                ev.type = RAFT_EVENT_PERSISTED;
+                ev.u.persisted.index = rnum();
+                ev.u.persisted.term = rnd() % 2 ? raft_term_at(r, ev.u.persisted.index) : rnum();
+                break;
+            case 2:
+                ev.type = RAFT_EVENT_PROPOSE;
+                ev.u.propose.payload = payload;
+                ev.u.propose.payload_len = sizeof(payload);
+                break;
+            case 3:
+                ev.type = rnd() % 2 ? RAFT_EVENT_CHANGE : RAFT_EVENT_TRANSFER;
+                ev.u.change.op = (enum raft_change_op)(rnd() % 5);
+                ev.u.change.id = rnd() % 6;
+                break;
+            case 4:
+                ev.type = RAFT_EVENT_SNAPSHOT;
+                ev.u.snapshot.index = rnd() % 2 ? raft_applied_index(r) : rnum();
+                ev.u.snapshot.data = payload;
+                ev.u.snapshot.data_len = sizeof(payload);
+                break;
+            default: {
+                struct raft_message *m = &ev.u.receive;
+                ev.type = RAFT_EVENT_RECEIVE;
+                m->type = (enum raft_message_type)(rnd() % (RAFT_MSG_TYPE_COUNT + 1));
+                m->from = 2 + rnd() % 3;
+                m->to = rnd() % 50 ? 1 : 7;
+                m->term = rnd() % 4 ? raft_term(r) + rnd() % 2 : rnum();
+                uint64_t *f = (uint64_t *)&m->u;
+                for (size_t k = 0; k < 5; k++)
+                    f[k] = rnum();
+                if (m->type == RAFT_MSG_APPEND_ENTRIES) {
+                    uint32_t n = (uint32_t)(rnd() % 6);
+                    uint64_t prev = rnd() % 3 ? raft_last_index(r) - rnd() % 3 : rnum();
+                    m->u.append_entries.prev_log_index = prev;
+                    m->u.append_entries.prev_log_term =
+                        rnd() % 2 ? raft_term_at(r, prev) : rnum();
+                    m->u.append_entries.entries = es;
+                    m->u.append_entries.n_entries = n;
+                    for (uint32_t k = 0; k < n; k++) {
+                        es[k].index = rnd() % 8 ? prev + 1 + k : rnum();
+                        es[k].term = rnd() % 8 ? m->term : rnum();
+                        es[k].type = (enum raft_entry_type)(rnd() % 4);
+                        es[k].payload = payload;
+                        es[k].payload_len = sizeof(payload);
+                        if (es[k].type == RAFT_ENTRY_CONFIG) {
+                            struct raft_configuration c = conf3();
+                            c.n_servers = (uint32_t)(rnd() % 4);
+                            int len = raft_configuration_encode(&c, confbuf, sizeof(confbuf));
+                            es[k].payload = confbuf;
+                            es[k].payload_len = rnd() % 4 ? (size_t)len : rnd() % 8;
+                        }
+                    }
+                } else if (m->type == RAFT_MSG_INSTALL_SNAPSHOT) {
+                    m->u.install_snapshot.meta.conf = conf3();
+                    m->u.install_snapshot.meta.conf.n_servers = (uint32_t)(rnd() % 5);
+                    m->u.install_snapshot.meta.conf_index = rnd() % 3;
+                    m->u.install_snapshot.data = payload;
+                    m->u.install_snapshot.data_len = sizeof(payload);
+                } else if (m->type == RAFT_MSG_REQUEST_VOTE) {
+                    m->u.request_vote.pre_vote = rnd() % 2;
+                    m->u.request_vote.leader_transfer = rnd() % 2;
+                } else if (m->type == RAFT_MSG_REQUEST_VOTE_RESULT) {
+                    m->u.request_vote_result.vote_granted = rnd() % 2;
+                    m->u.request_vote_result.pre_vote = rnd() % 2;
+                } else if (m->type == RAFT_MSG_APPEND_ENTRIES_RESULT) {
+                    m->u.append_entries_result.success = rnd() % 2;
+                }
+                break;
+            }
+            }
+            int rv = raft_step(r, &ev, &up, NULL, 0);
+            assert_true(rv == 0 || (rv < 0 && rv >= RAFT_ENOTFOUND));
+            assert_int_not_equal(rv, RAFT_ENOMEM);
+            assert_true(raft_term(r) >= last_term);
+            last_term = raft_term(r);
+            assert_true(raft_applied_index(r) <= raft_commit_index(r));
+            assert_true(raft_commit_index(r) <= raft_last_index(r));
+            for (size_t k = 0; k + 1 < up.n_entries; k++)
+                assert_int_equal(up.entries[k + 1].index, up.entries[k].index + 1);
+        }
+        raft_free(r);
+    }
+}
+
 static void test_raft_core_configuration_codec(void **state)
 {
     (void)state;
@@ -401,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_raft_core_persist_failure_halts),
         cmocka_unit_test(test_raft_core_rejects_bad_input),
         cmocka_unit_test(test_raft_core_configuration_codec),
+        cmocka_unit_test(test_raft_core_random_input_never_crashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
