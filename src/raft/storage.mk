@@ -37,3 +37,16 @@ tests_fuzz_fuzz_raft_codec_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_raft_codec_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_raft_codec_LDADD = $(CORE_LIBS)
 endif
+
+# Durable storage (I/O edge).
+libraftlb_io_a_SOURCES += \
+	src/raft/raft_storage.c src/raft/raft_storage.h \
+	src/raft/raft_storage_io.c src/raft/raft_storage_io.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_raft_storage
+TESTS += tests/unit/test_raft_storage
+tests_unit_test_raft_storage_SOURCES = tests/unit/test_raft_storage.c
+tests_unit_test_raft_storage_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_raft_storage_LDADD = $(IO_LIBS) $(TEST_LIBS)
+endif
