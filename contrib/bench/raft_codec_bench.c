@@ -29,10 +29,10 @@ static int run(uint32_t n_entries, double seconds)
     for (size_t i = 0; i < sizeof(payload); i++)
         payload[i] = (uint8_t)i;
     for (uint32_t i = 0; i < n_entries; i++)
-        entries[i] = (struct raft_entry){7, 1001 + i, RAFT_ENTRY_NORMAL, payload,
-                                         sizeof(payload)};
-    struct raft_message m = {.type = RAFT_MSG_APPEND_ENTRIES, .from = 1, .to = 2,
-                             .term = 7};
+        entries[i] =
+            (struct raft_entry){7, 1001 + i, RAFT_ENTRY_NORMAL, payload, sizeof(payload)};
+    struct raft_message m = {
+        .type = RAFT_MSG_APPEND_ENTRIES, .from = 1, .to = 2, .term = 7};
     m.u.append_entries.prev_log_index = 1000;
     m.u.append_entries.prev_log_term = 7;
     m.u.append_entries.leader_commit = 999;
@@ -83,8 +83,9 @@ static int run(uint32_t n_entries, double seconds)
 
     printf("AppendEntries %2u x 128 B, frame %5zu B: encode %10.0f msg/s %8.1f MB/s | "
            "decode %10.0f msg/s %8.1f MB/s\n",
-           n_entries, len, (double)enc_n / enc_s, (double)enc_n * (double)len / enc_s / 1e6,
-           (double)n / dec_s, (double)n * (double)len / dec_s / 1e6);
+           n_entries, len, (double)enc_n / enc_s,
+           (double)enc_n * (double)len / enc_s / 1e6, (double)n / dec_s,
+           (double)n * (double)len / dec_s / 1e6);
     raft_codec_decoder_free(&d);
     free(buf);
     free(entries);

@@ -30,8 +30,8 @@
 #include <string.h>
 
 #define DEFAULT_MAX_FRAME_BYTES (64u * 1024 * 1024)
-#define DEFAULT_MAX_ENTRIES 65536u
-#define ENTRY_HEADER_BYTES 21 /* u64 term, u64 index, u8 type, u32 payload_len */
+#define DEFAULT_MAX_ENTRIES     65536u
+#define ENTRY_HEADER_BYTES      21 /* u64 term, u64 index, u8 type, u32 payload_len */
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -47,7 +47,10 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- little-endian helpers -------------------------------------------------- */
 
-static void put_u8(uint8_t **p, uint8_t v) { *(*p)++ = v; }
+static void put_u8(uint8_t **p, uint8_t v)
+{
+    *(*p)++ = v;
+}
 
 static void put_u32(uint8_t **p, uint32_t v)
 {
@@ -81,7 +84,10 @@ struct reader {
     const char *what; /* the field being read, for the error message */
 };
 
-static size_t reader_left(const struct reader *r) { return (size_t)(r->end - r->p); }
+static size_t reader_left(const struct reader *r)
+{
+    return (size_t)(r->end - r->p);
+}
 
 static int get_bytes(struct reader *r, size_t n, const uint8_t **out, char *err,
                      size_t errlen)
@@ -137,11 +143,11 @@ static int get_bool(struct reader *r, bool *v, char *err, size_t errlen)
     return 0;
 }
 
-#define TRY(expr)                                                                      \
-    do {                                                                               \
-        rv = (expr);                                                                   \
-        if (rv != 0)                                                                   \
-            goto fail;                                                                 \
+#define TRY(expr)                                                                        \
+    do {                                                                                 \
+        rv = (expr);                                                                     \
+        if (rv != 0)                                                                     \
+            goto fail;                                                                   \
     } while (0)
 
 /* ---- limits, errors -------------------------------------------------------- */
@@ -149,27 +155,40 @@ static int get_bool(struct reader *r, bool *v, char *err, size_t errlen)
 static void limits_resolve(const struct raft_codec_limits *in,
                            struct raft_codec_limits *out)
 {
-    out->max_frame_bytes = in && in->max_frame_bytes ? in->max_frame_bytes
-                                                     : DEFAULT_MAX_FRAME_BYTES;
+    out->max_frame_bytes =
+        in && in->max_frame_bytes ? in->max_frame_bytes : DEFAULT_MAX_FRAME_BYTES;
     out->max_entries = in && in->max_entries ? in->max_entries : DEFAULT_MAX_ENTRIES;
 }
 
 const char *raft_codec_strerror(int code)
 {
     switch (code) {
-    case 0: return "ok";
-    case RAFT_CODEC_AGAIN: return "need more bytes";
-    case RAFT_CODEC_EMAGIC: return "bad magic";
-    case RAFT_CODEC_EVERSION: return "unsupported version";
-    case RAFT_CODEC_ETYPE: return "unknown message type";
-    case RAFT_CODEC_ELENGTH: return "inconsistent length";
-    case RAFT_CODEC_ETOOBIG: return "over the configured maximum";
-    case RAFT_CODEC_ETRUNCATED: return "truncated frame";
-    case RAFT_CODEC_ETRAILING: return "trailing bytes";
-    case RAFT_CODEC_EFIELD: return "invalid field";
-    case RAFT_CODEC_ENOMEM: return "out of memory";
-    case RAFT_CODEC_EINVAL: return "message cannot be encoded";
-    default: return "unknown error";
+    case 0:
+        return "ok";
+    case RAFT_CODEC_AGAIN:
+        return "need more bytes";
+    case RAFT_CODEC_EMAGIC:
+        return "bad magic";
+    case RAFT_CODEC_EVERSION:
+        return "unsupported version";
+    case RAFT_CODEC_ETYPE:
+        return "unknown message type";
+    case RAFT_CODEC_ELENGTH:
+        return "inconsistent length";
+    case RAFT_CODEC_ETOOBIG:
+        return "over the configured maximum";
+    case RAFT_CODEC_ETRUNCATED:
+        return "truncated frame";
+    case RAFT_CODEC_ETRAILING:
+        return "trailing bytes";
+    case RAFT_CODEC_EFIELD:
+        return "invalid field";
+    case RAFT_CODEC_ENOMEM:
+        return "out of memory";
+    case RAFT_CODEC_EINVAL:
+        return "message cannot be encoded";
+    default:
+        return "unknown error";
     }
 }
 
@@ -213,8 +232,7 @@ int raft_codec_frame_peek(const struct raft_codec_limits *limits, const uint8_t 
         return RAFT_CODEC_ETYPE;
     }
     if (len > 6 && buf[6] != 0) {
-        seterr(err, errlen, "frame header: flags 0x%02x, version 1 defines none",
-               buf[6]);
+        seterr(err, errlen, "frame header: flags 0x%02x, version 1 defines none", buf[6]);
         return RAFT_CODEC_EFIELD;
     }
     if (len > 7 && buf[7] != 0) {
@@ -232,8 +250,8 @@ int raft_codec_frame_peek(const struct raft_codec_limits *limits, const uint8_t 
         return RAFT_CODEC_ELENGTH;
     }
     if (total > lim.max_frame_bytes) {
-        seterr(err, errlen, "frame header: total length %u exceeds the maximum %u",
-               total, lim.max_frame_bytes);
+        seterr(err, errlen, "frame header: total length %u exceeds the maximum %u", total,
+               lim.max_frame_bytes);
         return RAFT_CODEC_ETOOBIG;
     }
     *frame_len = total;
@@ -481,8 +499,10 @@ int raft_codec_encode(const struct raft_message *msg, uint8_t *buf, size_t cap,
     size_t total = raft_codec_encoded_len(msg);
     *written = 0;
     if (total == 0) {
-        seterr(err, errlen, "message of type %d cannot be encoded (unknown message "
-               "or entry type, bad configuration or over 4 GiB)", (int)msg->type);
+        seterr(err, errlen,
+               "message of type %d cannot be encoded (unknown message "
+               "or entry type, bad configuration or over 4 GiB)",
+               (int)msg->type);
         return RAFT_CODEC_EINVAL;
     }
     if (cap < total) {

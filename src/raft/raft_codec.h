@@ -34,28 +34,37 @@
 
 #include "raft/raft.h"
 
-#define RAFT_CODEC_MAGIC 0x52424C52u /* "RLBR" read as a little-endian u32 */
-#define RAFT_CODEC_VERSION 1
-#define RAFT_CODEC_HEADER_BYTES 36   /* fixed header including from/to/term */
-#define RAFT_CODEC_PEEK_BYTES 12     /* enough to know a frame's total length */
+#define RAFT_CODEC_MAGIC        0x52424C52u /* "RLBR" read as a little-endian u32 */
+#define RAFT_CODEC_VERSION      1
+#define RAFT_CODEC_HEADER_BYTES 36 /* fixed header including from/to/term */
+#define RAFT_CODEC_PEEK_BYTES   12 /* enough to know a frame's total length */
 
 /* Return codes. 0 is success; every other code is negative. RAFT_CODEC_AGAIN is
- * not an error: the input is a valid prefix and more bytes are needed. */
-#define RAFT_CODEC_AGAIN (-100)     /* need more bytes (stream reassembly) */
-#define RAFT_CODEC_EMAGIC (-101)    /* not a raftlb Raft frame */
-#define RAFT_CODEC_EVERSION (-102)  /* unsupported version */
-#define RAFT_CODEC_ETYPE (-103)     /* unknown message type */
-#define RAFT_CODEC_ELENGTH (-104)   /* total_len or an inner length is inconsistent
-                                       with the frame (too short, overruns it) */
-#define RAFT_CODEC_ETOOBIG (-105)   /* total_len, an entry count or a payload exceeds
-                                       the configured maximum */
-#define RAFT_CODEC_ETRUNCATED (-106) /* the buffer ends before the frame does */
-#define RAFT_CODEC_ETRAILING (-107) /* bytes left over inside the frame, or after it
-                                       where exactly one frame was expected */
-#define RAFT_CODEC_EFIELD (-108)    /* a field holds an invalid value (flag bits,
-                                       entry type, configuration, ...) */
-#define RAFT_CODEC_ENOMEM (-109)
-#define RAFT_CODEC_EINVAL (-110)    /* encode: a message that cannot be encoded */
+ * not an error: the input is a valid prefix and more bytes are needed.
+ *   AGAIN      need more bytes (stream reassembly)
+ *   EMAGIC     not a raftlb Raft frame
+ *   EVERSION   unsupported version
+ *   ETYPE      unknown message type
+ *   ELENGTH    total_len or an inner length is inconsistent with the frame
+ *              (below the header, or overrunning the frame)
+ *   ETOOBIG    total_len or an entry count exceeds the configured maximum
+ *   ETRUNCATED the buffer ends before the frame does
+ *   ETRAILING  bytes left over inside the frame, or after it where exactly one
+ *              frame was expected
+ *   EFIELD     a field holds an invalid value (flag bits, boolean, entry type,
+ *              configuration, reserved header bytes)
+ *   EINVAL     encode: a message that cannot be encoded */
+#define RAFT_CODEC_AGAIN      (-100)
+#define RAFT_CODEC_EMAGIC     (-101)
+#define RAFT_CODEC_EVERSION   (-102)
+#define RAFT_CODEC_ETYPE      (-103)
+#define RAFT_CODEC_ELENGTH    (-104)
+#define RAFT_CODEC_ETOOBIG    (-105)
+#define RAFT_CODEC_ETRUNCATED (-106)
+#define RAFT_CODEC_ETRAILING  (-107)
+#define RAFT_CODEC_EFIELD     (-108)
+#define RAFT_CODEC_ENOMEM     (-109)
+#define RAFT_CODEC_EINVAL     (-110)
 
 /* Limits applied while decoding. Zero fields take the defaults. */
 struct raft_codec_limits {

@@ -36,8 +36,8 @@ uint32_t raft_crc32c(uint32_t crc, const void *buf, size_t len)
     pthread_once(&crc_table_once, crc_table_init);
     crc = ~crc;
     while (len >= 8) {
-        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                             (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                             (uint32_t)p[3] << 24);
         uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
                       (uint32_t)p[7] << 24;
         crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^

@@ -26,17 +26,17 @@
 
 #include "raft/raft_crc32c.h"
 
-#define META_MAGIC 0x4D424C52u /* "RLBM" */
-#define SNAP_MAGIC 0x53424C52u /* "RLBS" */
-#define SEG_MAGIC 0x4C424C52u  /* "RLBL" */
-#define FORMAT_VERSION 1u
-#define META_BYTES 28
-#define SNAP_HEADER_BYTES 36 /* magic .. conf_len */
-#define SEG_HEADER_BYTES 16
-#define REC_HEADER_BYTES 32
+#define META_MAGIC                0x4D424C52u /* "RLBM" */
+#define SNAP_MAGIC                0x53424C52u /* "RLBS" */
+#define SEG_MAGIC                 0x4C424C52u /* "RLBL" */
+#define FORMAT_VERSION            1u
+#define META_BYTES                28
+#define SNAP_HEADER_BYTES         36 /* magic .. conf_len */
+#define SEG_HEADER_BYTES          16
+#define REC_HEADER_BYTES          32
 #define DEFAULT_SEGMENT_MAX_BYTES (8u * 1024 * 1024)
-#define DEFAULT_MAX_ENTRY_BYTES (64u * 1024 * 1024)
-#define SEG_NAME_LEN 24 /* "log-" + 20 digits */
+#define DEFAULT_MAX_ENTRY_BYTES   (64u * 1024 * 1024)
+#define SEG_NAME_LEN              24 /* "log-" + 20 digits */
 
 struct segment {
     uint64_t first_index;
@@ -151,11 +151,10 @@ static int storage_fail(struct raft_storage *s, int errnum, char *err, size_t er
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    s->failed = (errnum == ENOSPC || errnum == EDQUOT) ? RAFT_STORAGE_ENOSPC
-                                                       : RAFT_STORAGE_EIO;
-    snprintf(s->failure, sizeof(s->failure),
-             "%s: %s; storage is read-only until restart", what,
-             errnum ? strerror(errnum) : "short write");
+    s->failed =
+        (errnum == ENOSPC || errnum == EDQUOT) ? RAFT_STORAGE_ENOSPC : RAFT_STORAGE_EIO;
+    snprintf(s->failure, sizeof(s->failure), "%s: %s; storage is read-only until restart",
+             what, errnum ? strerror(errnum) : "short write");
     seterr(err, errlen, "%s", s->failure);
     return s->failed;
 }
@@ -170,8 +169,8 @@ static int check_failed(const struct raft_storage *s, char *err, size_t errlen)
 
 /* Writes all of buf at off, continuing after short writes. Returns 0 or the errno
  * (EIO if the device stops accepting bytes without one). */
-static int write_all(const struct raft_storage *s, int fd, const uint8_t *buf,
-                     size_t len, uint64_t off)
+static int write_all(const struct raft_storage *s, int fd, const uint8_t *buf, size_t len,
+                     uint64_t off)
 {
     while (len > 0) {
         ssize_t n = s->io->pwrite(s->io->ctx, fd, buf, len, (off_t)off);
@@ -217,8 +216,8 @@ static int read_file(const struct raft_storage *s, const char *path, uint8_t **o
     }
     size_t got = 0;
     while (got < (size_t)st.st_size) {
-        ssize_t n = s->io->pread(s->io->ctx, fd, buf + got, (size_t)st.st_size - got,
-                                 (off_t)got);
+        ssize_t n =
+            s->io->pread(s->io->ctx, fd, buf + got, (size_t)st.st_size - got, (off_t)got);
         if (n == -1) {
             e = errno;
             goto fail;
@@ -242,8 +241,7 @@ fail:
  * an errno; on error name is untouched (and name.tmp may remain, removed at the
  * next open). */
 static int write_atomic(const struct raft_storage *s, const char *name,
-                        const uint8_t *const *pieces, const size_t *lens,
-                        size_t n_pieces)
+                        const uint8_t *const *pieces, const size_t *lens, size_t n_pieces)
 {
     char tmp_name[64];
     int e = 0, fd = -1;
@@ -516,8 +514,8 @@ static bool all_zero(const uint8_t *p, size_t n)
  * for the first segment). Returns 0 or a RAFT_STORAGE_* code with err set.
  * *cut_at receives the offset to truncate the file to (0: no cut). */
 static int segment_load(struct raft_storage *s, struct segment *g, bool last,
-                        uint64_t expect, uint64_t *prev_term, uint64_t *cut_at,
-                        char *err, size_t errlen)
+                        uint64_t expect, uint64_t *prev_term, uint64_t *cut_at, char *err,
+                        size_t errlen)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -620,7 +618,8 @@ static int segment_load(struct raft_storage *s, struct segment *g, bool last,
         }
         if (!last || !torn) {
             seterr(err, errlen,
-                   "%s/%s: offset %zu: %s at index %" PRIu64 " with %zu bytes after it%s; "
+                   "%s/%s: offset %zu: %s at index %" PRIu64
+                   " with %zu bytes after it%s; "
                    "the log is corrupt, refusing to start",
                    s->dir, g->name, off, why, index, left,
                    last ? "" : " in a segment that is not the last");
@@ -744,8 +743,9 @@ static int load_snapshot(struct raft_storage *s, char *err, size_t errlen)
     s->has_snapshot = true;
     goto out;
 bad:
-    seterr(err, errlen, "%s: offset %zu: not a valid snapshot file: %s; refusing to start",
-           p, at, why);
+    seterr(err, errlen,
+           "%s: offset %zu: not a valid snapshot file: %s; refusing to start", p, at,
+           why);
     rv = RAFT_STORAGE_ECORRUPT;
 out:
     free(b);
@@ -770,8 +770,10 @@ static int list_dir(struct raft_storage *s, char *err, size_t errlen)
         if (n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0) {
             char *p = path_join(s, de->d_name);
             if (p != NULL && s->io->unlink(s->io->ctx, p) == 0)
-                add_report(s, "%s: removed an interrupted replacement (the previous "
-                              "file is intact)", p);
+                add_report(s,
+                           "%s: removed an interrupted replacement (the previous "
+                           "file is intact)",
+                           p);
             free(p);
         } else if (segment_parse_name(de->d_name, &first)) {
             if (segs_push(s, first) != 0) {
@@ -812,8 +814,9 @@ static int load_log(struct raft_storage *s, char *err, size_t errlen)
         if (p == NULL)
             return RAFT_STORAGE_ENOMEM;
         if (cut_at == UINT64_MAX) {
-            add_report(s, "%s: segment of %" PRIu64 " bytes has no complete header (its "
-                          "creation was interrupted); removed",
+            add_report(s,
+                       "%s: segment of %" PRIu64 " bytes has no complete header (its "
+                       "creation was interrupted); removed",
                        p, g->size_bytes);
             if (s->io->unlink(s->io->ctx, p) == -1 || (e = fsync_dir(s)) != 0)
                 e = e ? e : errno;
@@ -873,9 +876,10 @@ static int reconcile_with_snapshot(struct raft_storage *s, bool holds, bool at_o
     }
     size_t n_segs = s->n_segs;
     if (at_open && n_segs > 0)
-        add_report(s, "%s: the log does not hold the snapshot's last entry (index %" PRIu64
-                      ", term %" PRIu64 "): removed %zu segments (an interrupted "
-                      "snapshot install)",
+        add_report(s,
+                   "%s: the log does not hold the snapshot's last entry (index %" PRIu64
+                   ", term %" PRIu64 "): removed %zu segments (an interrupted "
+                   "snapshot install)",
                    s->dir, m->last_index, m->last_term, n_segs);
     mem_clear(s, m->last_index + 1);
     int e = segs_unlink_from(s, 0);
@@ -898,8 +902,8 @@ int raft_storage_open(const char *dir, const struct raft_storage_options *opts,
     s->io = opts && opts->io ? opts->io : raft_storage_io_posix();
     s->segment_max_bytes = opts && opts->segment_max_bytes ? opts->segment_max_bytes
                                                            : DEFAULT_SEGMENT_MAX_BYTES;
-    s->max_entry_bytes = opts && opts->max_entry_bytes ? opts->max_entry_bytes
-                                                       : DEFAULT_MAX_ENTRY_BYTES;
+    s->max_entry_bytes =
+        opts && opts->max_entry_bytes ? opts->max_entry_bytes : DEFAULT_MAX_ENTRY_BYTES;
     s->lock_fd = -1;
     s->seg_fd = -1;
     s->first_index = 1;
@@ -926,7 +930,8 @@ int raft_storage_open(const char *dir, const struct raft_storage_options *opts,
         rv = RAFT_STORAGE_ELOCKED;
         goto fail;
     }
-    if ((rv = list_dir(s, err, errlen)) != 0 || (rv = load_metadata(s, err, errlen)) != 0 ||
+    if ((rv = list_dir(s, err, errlen)) != 0 ||
+        (rv = load_metadata(s, err, errlen)) != 0 ||
         (rv = load_snapshot(s, err, errlen)) != 0 || (rv = load_log(s, err, errlen)) != 0)
         goto fail;
     if (s->has_snapshot) {
@@ -991,7 +996,10 @@ void raft_storage_close(struct raft_storage *s)
 
 /* ---- reads ------------------------------------------------------------------------ */
 
-size_t raft_storage_report_count(const struct raft_storage *s) { return s->n_reports; }
+size_t raft_storage_report_count(const struct raft_storage *s)
+{
+    return s->n_reports;
+}
 
 const char *raft_storage_report(const struct raft_storage *s, size_t i)
 {
@@ -1019,22 +1027,37 @@ uint64_t raft_storage_last_index(const struct raft_storage *s)
     return s->first_index + s->n_entries - 1;
 }
 
-int raft_storage_failed(const struct raft_storage *s) { return s->failed; }
+int raft_storage_failed(const struct raft_storage *s)
+{
+    return s->failed;
+}
 
-const char *raft_storage_failure(const struct raft_storage *s) { return s->failure; }
+const char *raft_storage_failure(const struct raft_storage *s)
+{
+    return s->failure;
+}
 
 const char *raft_storage_strerror(int code)
 {
     switch (code) {
-    case 0: return "ok";
-    case RAFT_STORAGE_EINVAL: return "invalid argument";
-    case RAFT_STORAGE_ECORRUPT: return "corrupt data directory";
-    case RAFT_STORAGE_EIO: return "I/O error";
-    case RAFT_STORAGE_ENOSPC: return "no space left";
-    case RAFT_STORAGE_EFAILED: return "storage failed earlier";
-    case RAFT_STORAGE_ENOMEM: return "out of memory";
-    case RAFT_STORAGE_ELOCKED: return "data directory in use";
-    default: return "unknown error";
+    case 0:
+        return "ok";
+    case RAFT_STORAGE_EINVAL:
+        return "invalid argument";
+    case RAFT_STORAGE_ECORRUPT:
+        return "corrupt data directory";
+    case RAFT_STORAGE_EIO:
+        return "I/O error";
+    case RAFT_STORAGE_ENOSPC:
+        return "no space left";
+    case RAFT_STORAGE_EFAILED:
+        return "storage failed earlier";
+    case RAFT_STORAGE_ENOMEM:
+        return "out of memory";
+    case RAFT_STORAGE_ELOCKED:
+        return "data directory in use";
+    default:
+        return "unknown error";
     }
 }
 
@@ -1049,8 +1072,8 @@ static int do_truncate(struct raft_storage *s, uint64_t from, char *err, size_t 
     bool unlinked = keep < s->n_segs;
     int e = segs_unlink_from(s, keep);
     if (e != 0)
-        return storage_fail(s, e, err, errlen, "%s: removing segments from index %" PRIu64,
-                            s->dir, from);
+        return storage_fail(s, e, err, errlen,
+                            "%s: removing segments from index %" PRIu64, s->dir, from);
     if (keep > 0 && s->segs[keep - 1].last_index >= from) {
         struct segment *g = &s->segs[keep - 1];
         uint64_t off = s->offsets[from - s->first_index];
@@ -1127,15 +1150,16 @@ int raft_storage_append(struct raft_storage *s, const struct raft_entry *entries
     uint64_t prev_term = s->n_entries ? s->entries[s->n_entries - 1].term
                                       : (s->has_snapshot ? s->snap.meta.last_term : 0);
     if (entries[0].term < prev_term) {
-        seterr(err, errlen, "append: term %" PRIu64 " below the previous entry's %" PRIu64,
+        seterr(err, errlen,
+               "append: term %" PRIu64 " below the previous entry's %" PRIu64,
                entries[0].term, prev_term);
         return RAFT_STORAGE_EINVAL;
     }
     int e = 0;
     if (s->n_segs == 0 || s->segs[s->n_segs - 1].size_bytes >= s->segment_max_bytes) {
         if ((e = segment_create(s, first)) != 0)
-            return storage_fail(s, e, err, errlen, "%s: creating segment for index %" PRIu64,
-                                s->dir, first);
+            return storage_fail(s, e, err, errlen,
+                                "%s: creating segment for index %" PRIu64, s->dir, first);
     } else if ((e = open_last_segment(s)) != 0) {
         return storage_fail(s, e, err, errlen, "%s/%s: opening for append", s->dir,
                             s->segs[s->n_segs - 1].name);
@@ -1157,7 +1181,8 @@ int raft_storage_append(struct raft_storage *s, const struct raft_entry *entries
     if ((e = write_all(s, s->seg_fd, buf, total, off)) != 0 ||
         (s->io->fdatasync(s->io->ctx, s->seg_fd) == -1 && (e = errno ? errno : EIO))) {
         rv = storage_fail(s, e, err, errlen,
-                          "%s/%s: appending indexes %" PRIu64 "..%" PRIu64 " at offset %" PRIu64,
+                          "%s/%s: appending indexes %" PRIu64 "..%" PRIu64
+                          " at offset %" PRIu64,
                           s->dir, g->name, first, first + n - 1, off);
         goto out;
     }
@@ -1197,16 +1222,18 @@ int raft_storage_save_hard_state(struct raft_storage *s, const struct raft_hard_
     return 0;
 }
 
-int raft_storage_save_snapshot(struct raft_storage *s, const struct raft_snapshot_meta *meta,
-                               const uint8_t *data, size_t len, char *err, size_t errlen)
+int raft_storage_save_snapshot(struct raft_storage *s,
+                               const struct raft_snapshot_meta *meta, const uint8_t *data,
+                               size_t len, char *err, size_t errlen)
 {
     int rv = check_failed(s, err, errlen);
     if (rv != 0)
         return rv;
     if (meta->last_index == 0 || (len && data == NULL) ||
         (s->has_snapshot && meta->last_index < s->snap.meta.last_index)) {
-        seterr(err, errlen, "save_snapshot: last index %" PRIu64 " is 0, older than the "
-                            "stored snapshot's, or data is missing",
+        seterr(err, errlen,
+               "save_snapshot: last index %" PRIu64 " is 0, older than the "
+               "stored snapshot's, or data is missing",
                meta->last_index);
         return RAFT_STORAGE_EINVAL;
     }
@@ -1255,9 +1282,10 @@ int raft_storage_save_snapshot(struct raft_storage *s, const struct raft_snapsho
     s->snap.data_len = len;
     s->has_snapshot = true;
     if ((e = reconcile_with_snapshot(s, holds, false, err, errlen)) != 0)
-        return storage_fail(s, e, err, errlen,
-                            "%s: removing the log replaced by the snapshot at index %" PRIu64,
-                            s->dir, meta->last_index);
+        return storage_fail(
+            s, e, err, errlen,
+            "%s: removing the log replaced by the snapshot at index %" PRIu64, s->dir,
+            meta->last_index);
     return 0;
 }
 

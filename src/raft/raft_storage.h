@@ -57,14 +57,21 @@
 #include "raft/raft.h"
 #include "raft/raft_storage_io.h"
 
-#define RAFT_STORAGE_EINVAL (-200)  /* a bad argument; the storage is unchanged */
-#define RAFT_STORAGE_ECORRUPT (-201) /* open: the directory holds data that does not
-                                        check out; the node must not start */
-#define RAFT_STORAGE_EIO (-202)     /* an I/O error (EIO or another errno) */
-#define RAFT_STORAGE_ENOSPC (-203)  /* no space (ENOSPC, EDQUOT) */
-#define RAFT_STORAGE_EFAILED (-204) /* an earlier write failed; read-only now */
-#define RAFT_STORAGE_ENOMEM (-205)
-#define RAFT_STORAGE_ELOCKED (-206) /* another process holds the directory */
+/* Return codes (negative):
+ *   EINVAL   a bad argument; the storage is unchanged
+ *   ECORRUPT open: the directory holds data that does not check out; the node must
+ *            not start
+ *   EIO      an I/O error (EIO or another errno); the storage is FAILED
+ *   ENOSPC   no space (ENOSPC, EDQUOT); the storage is FAILED
+ *   EFAILED  an earlier write failed; the storage is read-only until restart
+ *   ELOCKED  open: another process holds the directory */
+#define RAFT_STORAGE_EINVAL   (-200)
+#define RAFT_STORAGE_ECORRUPT (-201)
+#define RAFT_STORAGE_EIO      (-202)
+#define RAFT_STORAGE_ENOSPC   (-203)
+#define RAFT_STORAGE_EFAILED  (-204)
+#define RAFT_STORAGE_ENOMEM   (-205)
+#define RAFT_STORAGE_ELOCKED  (-206)
 
 struct raft_storage_options {
     const struct raft_storage_io *io; /* NULL: raft_storage_io_posix() */
@@ -132,24 +139,31 @@ int raft_storage_append(struct raft_storage *s, const struct raft_entry *entries
  * then the segment holding from_index is ftruncate'd and fsynced, then the
  * directory is fsynced: a crash in between leaves a valid prefix. from_index must
  * be > the snapshot's last_index; beyond the last index it is a no-op. */
-int raft_storage_truncate_suffix(struct raft_storage *s, uint64_t from_index,
-                                 char *err, size_t errlen);
+int raft_storage_truncate_suffix(struct raft_storage *s, uint64_t from_index, char *err,
+                                 size_t errlen);
 
 /* Durably replaces term and vote (temp file, fsync, rename, fsync directory). */
-int raft_storage_save_hard_state(struct raft_storage *s,
-                                 const struct raft_hard_state *hs, char *err,
-                                 size_t errlen);
+int raft_storage_save_hard_state(struct raft_storage *s, const struct raft_hard_state *hs,
+                                 char *err, size_t errlen);
 
 /* Durably replaces the snapshot (temp file, fsync, rename, fsync directory) with
  * `meta` and data[0..len) (copied), then reconciles the log as at open: if the log
  * holds (meta->last_index, meta->last_term) the entries after it stay, otherwise
  * every segment is removed (an installed snapshot replaces the whole log, per the
  * raft.h contract). Entries up to last_index stay on disk until
- * raft_storage_compact(). meta->last_index must be >= the current snapshot's. */
+ * raft_storage_compact(). meta->last_index must be >= the current snapshot's.
+ * Driving the core (raft.h persistence contract):
+ *   - RAFT_UPDATE_SNAPSHOT (a snapshot installed from the leader, which "replaces
+ *     the WHOLE stored log"): save_snapshot, then
+ *     raft_storage_truncate_suffix(s, meta->last_index + 1), then
+ *     raft_storage_compact(s, meta->last_index). A crash between the calls leaves
+ *     entries that match the snapshot (Figure 13 step 6), which is safe.
+ *   - RAFT_EVENT_SNAPSHOT (a local snapshot of applied state): save_snapshot with
+ *     raft_snapshot_meta(), then raft_storage_compact() when the update carries
+ *     RAFT_UPDATE_COMPACT. */
 int raft_storage_save_snapshot(struct raft_storage *s,
-                               const struct raft_snapshot_meta *meta,
-                               const uint8_t *data, size_t len, char *err,
-                               size_t errlen);
+                               const struct raft_snapshot_meta *meta, const uint8_t *data,
+                               size_t len, char *err, size_t errlen);
 
 /* Removes the closed segments whose entries all have index <= min(up_to_index,
  * snapshot last_index), oldest first, then fsyncs the directory. The open

@@ -41,8 +41,7 @@ static int meta_equal(const struct raft_snapshot_meta *x,
 
 static int messages_equal(const struct raft_message *a, const struct raft_message *b)
 {
-    if (a->type != b->type || a->from != b->from || a->to != b->to ||
-        a->term != b->term)
+    if (a->type != b->type || a->from != b->from || a->to != b->to || a->term != b->term)
         return 0;
     switch (a->type) {
     case RAFT_MSG_REQUEST_VOTE: {
@@ -68,8 +67,8 @@ static int messages_equal(const struct raft_message *a, const struct raft_messag
         const struct raft_append_entries_result *x = &a->u.append_entries_result;
         const struct raft_append_entries_result *y = &b->u.append_entries_result;
         return x->success == y->success && x->last_index == y->last_index &&
-               x->rejected_index == y->rejected_index &&
-               x->hint_index == y->hint_index && x->hint_term == y->hint_term;
+               x->rejected_index == y->rejected_index && x->hint_index == y->hint_index &&
+               x->hint_term == y->hint_term;
     }
     case RAFT_MSG_INSTALL_SNAPSHOT: {
         const struct raft_install_snapshot *x = &a->u.install_snapshot;

@@ -97,8 +97,10 @@ static void assert_messages_equal(const struct raft_message *a,
     assert_int_equal(a->term, b->term);
     switch (a->type) {
     case RAFT_MSG_REQUEST_VOTE:
-        assert_int_equal(a->u.request_vote.last_log_index, b->u.request_vote.last_log_index);
-        assert_int_equal(a->u.request_vote.last_log_term, b->u.request_vote.last_log_term);
+        assert_int_equal(a->u.request_vote.last_log_index,
+                         b->u.request_vote.last_log_index);
+        assert_int_equal(a->u.request_vote.last_log_term,
+                         b->u.request_vote.last_log_term);
         assert_int_equal(a->u.request_vote.pre_vote, b->u.request_vote.pre_vote);
         assert_int_equal(a->u.request_vote.leader_transfer,
                          b->u.request_vote.leader_transfer);
@@ -172,8 +174,8 @@ static int decode(const uint8_t *buf, size_t len, struct raft_message *out, char
 {
     static struct raft_codec_decoder d;
     raft_codec_decoder_free(&d);
-    raft_codec_decoder_init(&d, &(struct raft_codec_limits){.max_frame_bytes = 1 << 20,
-                                                            .max_entries = 100});
+    raft_codec_decoder_init(
+        &d, &(struct raft_codec_limits){.max_frame_bytes = 1 << 20, .max_entries = 100});
     int rv = raft_codec_decode(&d, buf, len, out, err, errlen);
     return rv;
 }
@@ -233,11 +235,13 @@ static void test_raft_codec_header_layout(void **state)
     struct raft_message m = sample(RAFT_MSG_TIMEOUT_NOW);
     size_t len;
     uint8_t *buf = encode(&m, &len);
+    /* clang-format off */
     static const uint8_t want[RAFT_CODEC_HEADER_BYTES] = {
-        'R', 'L', 'B', 'R', 1, RAFT_MSG_TIMEOUT_NOW, 0, 0, 36, 0, 0, 0,
-        1,   0,   0,   0,   0, 0, 0, 0,
-        8,   7,   6,   5,   4, 3, 2, 1,
-        77,  0,   0,   0,   0, 0, 0, 0};
+        'R', 'L', 'B', 'R', 1, RAFT_MSG_TIMEOUT_NOW, 0, 0, 36, 0, 0, 0, /* header */
+        1, 0, 0, 0, 0, 0, 0, 0,                                         /* from */
+        8, 7, 6, 5, 4, 3, 2, 1,                                         /* to */
+        77, 0, 0, 0, 0, 0, 0, 0};                                       /* term */
+    /* clang-format on */
     assert_int_equal(len, RAFT_CODEC_HEADER_BYTES);
     assert_memory_equal(buf, want, sizeof(want));
     free(buf);
@@ -525,9 +529,8 @@ static void test_raft_codec_single_byte_mutations(void **state)
                 buf[i] ^= (uint8_t)(1u << bit);
                 int rv = decode(buf, len, &out, err, sizeof(err));
                 if (rv == 0) {
-                    assert_int_equal(raft_codec_encode(&out, again, len, &wlen, err,
-                                                       sizeof(err)),
-                                     0);
+                    assert_int_equal(
+                        raft_codec_encode(&out, again, len, &wlen, err, sizeof(err)), 0);
                     assert_int_equal(wlen, len);
                     assert_memory_equal(again, buf, len);
                 } else {

@@ -64,9 +64,9 @@ static void test_raft_crc32c_matches_reference_and_chains(void **state)
             uint32_t want = crc_reference(buf + off, n);
             assert_int_equal(raft_crc32c(0, buf + off, n), want);
             size_t cut = n / 3;
-            assert_int_equal(raft_crc32c(raft_crc32c(0, buf + off, cut), buf + off + cut,
-                                         n - cut),
-                             want);
+            assert_int_equal(
+                raft_crc32c(raft_crc32c(0, buf + off, cut), buf + off + cut, n - cut),
+                want);
         }
     }
 }

@@ -23,12 +23,19 @@
 
 /* ---- fault injection --------------------------------------------------------- */
 
-enum fault_op { OP_NONE = 0, OP_PWRITE, OP_FDATASYNC, OP_FSYNC, OP_RENAME, OP_UNLINK,
-                OP_COUNT };
+enum fault_op {
+    OP_NONE = 0,
+    OP_PWRITE,
+    OP_FDATASYNC,
+    OP_FSYNC,
+    OP_RENAME,
+    OP_UNLINK,
+    OP_COUNT
+};
 
 struct fault {
     enum fault_op op;
-    int countdown;   /* fail the op when this many calls of it have passed */
+    int countdown; /* fail the op when this many calls of it have passed */
     int errnum;
     size_t max_write; /* if > 0, every pwrite writes at most this many bytes */
     int calls[OP_COUNT];
@@ -52,7 +59,10 @@ static int f_open(void *c, const char *p, int fl, mode_t m)
 {
     return raft_storage_io_posix()->open(c, p, fl, m);
 }
-static int f_close(void *c, int fd) { return raft_storage_io_posix()->close(c, fd); }
+static int f_close(void *c, int fd)
+{
+    return raft_storage_io_posix()->close(c, fd);
+}
 static ssize_t f_pread(void *c, int fd, void *b, size_t n, off_t o)
 {
     return raft_storage_io_posix()->pread(c, fd, b, n, o);
@@ -119,7 +129,7 @@ static int setup(void **state)
     if (mkdtemp(c->dir) == NULL)
         return -1;
     memset(&g_fault, 0, sizeof(g_fault));
-    g_io = (struct raft_storage_io){f_open,      f_close,  f_pread,  f_pwrite, f_fsync,
+    g_io = (struct raft_storage_io){f_open,      f_close,     f_pread,  f_pwrite, f_fsync,
                                     f_fdatasync, f_ftruncate, f_rename, f_unlink, NULL};
     c->opts.io = &g_io;
     *state = c;
@@ -205,7 +215,11 @@ static void check_entries(struct raft_storage *s, uint64_t from, uint64_t to,
     assert_int_equal(raft_storage_last_index(s), to >= from ? to : from - 1);
 }
 
-static uint64_t term1(uint64_t i) { (void)i; return 1; }
+static uint64_t term1(uint64_t i)
+{
+    (void)i;
+    return 1;
+}
 
 static int count_segments(const char *dir)
 {
@@ -297,7 +311,10 @@ static void test_raft_storage_segments_rotate_at_size_limit(void **state)
     raft_storage_close(s);
 }
 
-static uint64_t term_repaired(uint64_t i) { return i < 12 ? 1 : 2; }
+static uint64_t term_repaired(uint64_t i)
+{
+    return i < 12 ? 1 : 2;
+}
 
 static void test_raft_storage_truncate_suffix_and_repair(void **state)
 {
@@ -363,7 +380,8 @@ static void test_raft_storage_torn_tail_at_every_offset(void **state)
              * up to the full size (a file extended before its data landed) */
             fd = open(seg, O_RDWR);
             assert_int_equal(ftruncate(fd, acked), 0);
-            assert_int_equal(pwrite(fd, record, (size_t)(cut - acked), acked), cut - acked);
+            assert_int_equal(pwrite(fd, record, (size_t)(cut - acked), acked),
+                             cut - acked);
             if (zero_fill)
                 assert_int_equal(ftruncate(fd, full), 0);
             close(fd);
@@ -628,7 +646,10 @@ static void test_raft_storage_short_writes_are_completed(void **state)
     raft_storage_close(s);
 }
 
-static uint64_t term_after_snapshot(uint64_t i) { return i <= 25 ? 1 : 2; }
+static uint64_t term_after_snapshot(uint64_t i)
+{
+    return i <= 25 ? 1 : 2;
+}
 
 static void test_raft_storage_snapshot_compact_reopen(void **state)
 {
@@ -646,7 +667,7 @@ static void test_raft_storage_snapshot_compact_reopen(void **state)
     assert_int_equal(raft_storage_save_snapshot(s, &meta, image, sizeof(image), c->err,
                                                 sizeof(c->err)),
                      0);
-    check_entries(s, 26, 40, term_after_snapshot); /* entries after it stay */
+    check_entries(s, 26, 40, term_after_snapshot);    /* entries after it stay */
     assert_int_equal(count_segments(c->dir), before); /* until compaction */
     assert_int_equal(raft_storage_compact(s, 25, c->err, sizeof(c->err)), 0);
     int after = count_segments(c->dir);
@@ -688,8 +709,8 @@ static void test_raft_storage_installed_snapshot_replaces_log(void **state)
     struct raft_snapshot_meta meta = {.last_index = 20, .last_term = 3, .conf_index = 1};
     meta.conf.n_servers = 1;
     meta.conf.servers[0].id = 1;
-    assert_int_equal(raft_storage_save_snapshot(s, &meta, NULL, 0, c->err, sizeof(c->err)),
-                     0);
+    assert_int_equal(
+        raft_storage_save_snapshot(s, &meta, NULL, 0, c->err, sizeof(c->err)), 0);
     size_t n;
     raft_storage_entries(s, &n);
     assert_int_equal(n, 0);
@@ -717,8 +738,9 @@ static void test_raft_storage_interrupted_install_finished_at_open(void **state)
     meta.conf.n_servers = 1;
     meta.conf.servers[0].id = 1;
     fault_arm(OP_UNLINK, 0, EIO);
-    assert_int_equal(raft_storage_save_snapshot(s, &meta, NULL, 0, c->err, sizeof(c->err)),
-                     RAFT_STORAGE_EIO);
+    assert_int_equal(
+        raft_storage_save_snapshot(s, &meta, NULL, 0, c->err, sizeof(c->err)),
+        RAFT_STORAGE_EIO);
     raft_storage_close(s);
     memset(&g_fault, 0, sizeof(g_fault));
     assert_int_equal(count_segments(c->dir), 1);
