@@ -221,5 +221,6 @@ const char *conf_balance_name(enum conf_balance b);
 const char *conf_mode_name(enum conf_mode m);
 const char *conf_health_name(enum conf_health h);
 const char *conf_log_level_name(enum conf_log_level l);
+const char *conf_hash_key_name(enum conf_hash_key k);
 
 #endif
