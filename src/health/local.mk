@@ -1,1 +1,35 @@
 # src/health: sources and tests of this subsystem (included by Makefile.am).
+# The pure half of health checking (verdicts, passive ejection, expectations,
+# weight/usability combination) lives in libraftlb_core.a; the probes that drive
+# it (sockets, libev, TLS) belong to the I/O library and are not here yet.
+libraftlb_core_a_SOURCES += \
+	src/health/health_fsm.h src/health/health_fsm.c \
+	src/health/health_expect.h src/health/health_expect.c \
+	src/health/health_passive.h src/health/health_passive.c \
+	src/health/health_combine.h src/health/health_combine.c
+
+if HAVE_CMOCKA
+HEALTH_TESTS = \
+	tests/unit/test_health_fsm \
+	tests/unit/test_health_expect \
+	tests/unit/test_health_passive \
+	tests/unit/test_health_combine
+check_PROGRAMS += $(HEALTH_TESTS)
+TESTS += $(HEALTH_TESTS)
+
+tests_unit_test_health_fsm_SOURCES = tests/unit/test_health_fsm.c
+tests_unit_test_health_fsm_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_health_fsm_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_health_expect_SOURCES = tests/unit/test_health_expect.c
+tests_unit_test_health_expect_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_health_expect_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_health_passive_SOURCES = tests/unit/test_health_passive.c
+tests_unit_test_health_passive_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_health_passive_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_health_combine_SOURCES = tests/unit/test_health_combine.c
+tests_unit_test_health_combine_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_health_combine_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+endif
