@@ -72,6 +72,8 @@ struct sim_node {
     uint64_t sm_index;
     uint64_t sm_hash;
     uint64_t proposals_acked;
+    /* the last AppendEntries success it sent: never truncated within that term */
+    uint64_t ack_term, ack_index, ack_entry_term;
 };
 
 struct sim_msg {
@@ -190,6 +192,8 @@ void sim_inv_apply(struct sim *s, struct sim_node *nd, const struct raft_entry *
 void sim_inv_durable(struct sim *s, struct sim_node *nd, const struct raft_entry *e,
                      size_t n, uint64_t prev_term, bool prev_known);
 void sim_inv_leader(struct sim *s, uint64_t id, uint64_t term);
+/* Called when a node sends an AppendEntries success (after persisting). */
+void sim_inv_ack(struct sim *s, struct sim_node *nd, const struct raft_message *m);
 void sim_inv_vote(struct sim *s, uint64_t voter, uint64_t term, uint64_t candidate);
 void sim_violation(struct sim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -39,6 +39,7 @@ struct sim_invariants {
     uint64_t *chain; /* state-machine hash after applying index */
     size_t cap_idx;
     uint64_t committed_max;
+    uint64_t committed_max_seen_term; /* term of the node that reported it */
     struct vote_rec *votes;
     size_t n_votes, cap_votes;
 };
@@ -247,6 +248,7 @@ static void record_commits(struct sim *s, struct sim_node *nd)
         struct rec *rec = rec_find(inv, i, t, false);
         inv->committed_hash[i] = rec != NULL ? rec->hash : 0;
         inv->committed_max = i;
+        inv->committed_max_seen_term = raft_term(r);
     }
     if (inv->committed_max > s->stats.commits)
         s->stats.commits = inv->committed_max;
@@ -368,13 +370,43 @@ void sim_inv_apply(struct sim *s, struct sim_node *nd, const struct raft_entry *
                       (unsigned long long)nd->id, (unsigned long long)e->index);
 }
 
+void sim_inv_ack(struct sim *s, struct sim_node *nd, const struct raft_message *m)
+{
+    uint64_t idx = m->u.append_entries_result.last_index;
+    if (nd->raft == NULL || m->term != raft_term(nd->raft))
+        return;
+    if (m->term != nd->ack_term || idx > nd->ack_index) {
+        nd->ack_term = m->term;
+        nd->ack_index = idx;
+        nd->ack_entry_term = raft_term_at(nd->raft, idx);
+    }
+}
+
 void sim_inv_check(struct sim *s)
 {
+    struct sim_invariants *inv = s->inv;
     for (unsigned i = 0; i < s->n && !s->violated; i++) {
         struct sim_node *nd = &s->nodes[i];
         if (nd->raft == NULL)
             continue;
         record_commits(s, nd);
+        struct raft *r = nd->raft;
+        /* An entry acknowledged in a term is never truncated in that term. */
+        if (nd->ack_term == raft_term(r) && nd->ack_index > raft_snapshot_index(r) &&
+            nd->ack_entry_term != 0 &&
+            raft_term_at(r, nd->ack_index) != nd->ack_entry_term)
+            sim_violation(s, "node %llu lost entry %llu it acknowledged in term %llu",
+                          (unsigned long long)nd->id, (unsigned long long)nd->ack_index,
+                          (unsigned long long)nd->ack_term);
+        /* Leader Completeness at every step: an entry known committed in term T
+         * is held by every leader of a term > T (Log Matching then covers the
+         * prefix). A deposed leader of an older term may lack it. */
+        if (raft_role(r) == RAFT_LEADER && raft_term(r) > inv->committed_max_seen_term &&
+            inv->committed_max > raft_snapshot_index(r) &&
+            raft_term_at(r, inv->committed_max) != inv->committed_term[inv->committed_max])
+            sim_violation(s, "Leader Completeness: leader %llu lacks committed entry %llu",
+                          (unsigned long long)nd->id,
+                          (unsigned long long)inv->committed_max);
         if (nd->sm_index != raft_applied_index(nd->raft))
             sim_violation(s, "node %llu: state machine at %llu, core applied %llu",
                           (unsigned long long)nd->id, (unsigned long long)nd->sm_index,

@@ -242,6 +242,8 @@ bool sim_storage_complete(struct sim *s, struct sim_node *nd)
             sim_inv_vote(s, m->from, m->term, m->to);
         if (m->type == RAFT_MSG_INSTALL_SNAPSHOT)
             s->stats.snapshots_sent++;
+        if (m->type == RAFT_MSG_APPEND_ENTRIES_RESULT && m->u.append_entries_result.success)
+            sim_inv_ack(s, nd, m);
         if (m->type == RAFT_MSG_APPEND_ENTRIES || m->type == RAFT_MSG_INSTALL_SNAPSHOT ||
             m->type == RAFT_MSG_TIMEOUT_NOW)
             sim_inv_leader(s, m->from, m->term);
