@@ -8,7 +8,7 @@
  * table build time; and, for ring and maglev with bounded loads, the spill rate
  * in a closed-loop simulation with 10 requests in flight per server on average
  * (each key is picked with the current loads, then the oldest request finishes).
- * Timings are the median of --runs runs. Keyless algorithms have no key-to-server
+ * Timings are CPU time of the benchmark thread, the median of --runs runs. Keyless algorithms have no key-to-server
  * map: their rows show the spread of K consecutive picks (sequence / random = i)
  * and no remap figures.
  *
@@ -30,7 +30,9 @@
 static double now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* CPU time of this thread: the machine may be shared, and time spent
+     * descheduled is not the balancer's */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -73,8 +75,11 @@ static bool keyed(enum lb_algo a)
     return a == LB_RING || a == LB_MAGLEV;
 }
 
-/* Picks key i for algorithm a without loads: the key-to-server map. */
-static int pick_plain(enum lb_algo a, const void *t, uint64_t i, uint64_t h)
+/* Picks key i for algorithm a: the key-to-server map of ring and maglev (no
+ * loads); leastconn and random2 read `zero`, an all-idle load array, so that
+ * they do their real work (a scan; two draws and a comparison). */
+static int pick_plain(enum lb_algo a, const void *t, uint64_t i, uint64_t h,
+                      const uint32_t *zero)
 {
     struct lb_pick in;
     memset(&in, 0, sizeof(in));
@@ -82,6 +87,8 @@ static int pick_plain(enum lb_algo a, const void *t, uint64_t i, uint64_t h)
     in.has_key = true;
     in.sequence = i;
     in.random = h;
+    if (a == LB_LEASTCONN || a == LB_RANDOM2)
+        in.load = zero;
     return lb_ops_get(a)->pick(t, &in).server;
 }
 
@@ -91,6 +98,7 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
     const struct lb_ops *ops = lb_ops_get(a);
     struct lb_server *s = calloc(n, sizeof(*s));
     uint64_t *count = calloc(n, sizeof(*count));
+    uint32_t *zero = calloc(n, sizeof(*zero));
     double build_ms[16], look_ns[16], blook_ns[16];
     uint64_t sink = 0, moved_need = 0, moved_coll = 0, mx = 0, mn = UINT64_MAX;
     uint64_t spills = 0, over_cap = 0;
@@ -99,7 +107,7 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
     void *t = NULL;
     int r;
 
-    if (s == NULL || count == NULL) {
+    if (s == NULL || count == NULL || zero == NULL) {
         fprintf(stderr, "lb-bench: out of memory\n");
         exit(1);
     }
@@ -118,26 +126,28 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
     for (r = 0; r < o->runs; r++) {
         double t0 = now_ns();
         for (uint64_t i = 0; i < o->keys; i++)
-            sink += (uint64_t)pick_plain(a, t, i, keys[i]);
+            sink += (uint64_t)pick_plain(a, t, i, keys[i], zero);
         look_ns[r] = (now_ns() - t0) / (double)o->keys;
     }
     for (uint64_t i = 0; i < o->keys; i++) {
-        map[i] = pick_plain(a, t, i, keys[i]);
+        map[i] = pick_plain(a, t, i, keys[i], zero);
         count[map[i]]++;
     }
     if (keyed(a)) {
         /* The table's own balance, free of key-sampling noise: the share of the
-         * hash space each server owns, measured on 2^24 evenly spaced hashes
-         * (for maglev: every slot hit equally often; for the ring: arcs). */
+         * hash space each server owns. Ring: 2^24 evenly spaced hashes g << 40
+         * (arcs). Maglev: hashes 0 .. k*M - 1, each slot exactly k times. */
         uint64_t *share = calloc(n, sizeof(*share)), smx = 0, smn = UINT64_MAX;
-        const uint64_t grid = 1ull << 24;
+        uint64_t m = o->params.maglev_table_size ? o->params.maglev_table_size
+                                                 : LB_MAGLEV_TABLE_SIZE_DEFAULT;
+        const uint64_t grid = a == LB_MAGLEV ? ((1ull << 24) / m + 1) * m : 1ull << 24;
         if (share == NULL) {
             fprintf(stderr, "lb-bench: out of memory\n");
             exit(1);
         }
         for (uint64_t g = 0; g < grid; g++) {
-            uint64_t h = g << 40;
-            share[pick_plain(a, t, g, h)]++;
+            uint64_t h = a == LB_MAGLEV ? g : g << 40;
+            share[pick_plain(a, t, g, h, zero)]++;
         }
         for (uint32_t i = 0; i < n; i++) {
             smx = share[i] > smx ? share[i] : smx;
@@ -157,7 +167,7 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
         t2 = build_or_die(a, s, n, &o->params);
         s[removed].usable = true;
         for (uint64_t i = 0; i < o->keys; i++) {
-            map2[i] = pick_plain(a, t2, i, keys[i]);
+            map2[i] = pick_plain(a, t2, i, keys[i], zero);
             if (map2[i] != map[i]) {
                 if (map[i] == (int)removed)
                     moved_need++;
@@ -242,6 +252,7 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
     ops->destroy(t);
     free(s);
     free(count);
+    free(zero);
 }
 
 static int parse(int argc, char **argv, struct opts *o)

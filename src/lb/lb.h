@@ -57,7 +57,9 @@ struct lb_pick {
     uint64_t sequence;       /* a counter the caller increments per pick */
     const uint32_t *load;    /* in-flight requests per server index; NULL: all 0 */
     const uint64_t *exclude; /* bitmap of server indexes not to pick (already
-                                tried by this request); NULL: none */
+                                tried by this request); NULL: none. Bit i is
+                                exclude[i / 64] >> (i % 64) & 1: (n + 63) / 64
+                                words for n servers */
     uint64_t load_total;     /* sum of load[] over the usable servers, if the caller
                                 keeps it; 0: summed from load[] when needed */
 };
@@ -79,6 +81,18 @@ struct lb_ops {
     struct lb_result (*pick)(const void *table, const struct lb_pick *in);
     void (*destroy)(void *table);
 };
+
+/*
+ * How each algorithm reads struct lb_pick (details in lb_<name>.h):
+ *  roundrobin  sequence; exclude (walks on in the precomputed sequence)
+ *  leastconn   load (NULL: round robin), sequence (rotates ties), exclude
+ *  random2     random, load (NULL: one weighted draw), exclude
+ *  ring/maglev key_hash + has_key (no key: round robin on sequence, fallback
+ *              set), load + load_total when balance_factor > 0 (bounded
+ *              loads; spilled set), exclude (walks on like a spill)
+ * Servers that are not usable or have weight 0 are left out of the table at
+ * build time; backups are in it only when no other server is usable.
+ */
 
 /* The operations of an algorithm; never NULL for a valid enum value. */
 const struct lb_ops *lb_ops_get(enum lb_algo algo);

@@ -15,6 +15,10 @@
  * keys and, as the paper measures, a small number of others; it is rebuilt from
  * the usable servers only. Bounded loads and retries walk the following slots.
  *
+ * Build cost: O(M log M) probes plus one check per server and round; the rounds
+ * grow with max weight / mean weight (at most M * 256 checks with the
+ * configuration's weights of 0..256). Lookup: one modulo, one load.
+ *
  * Must not: allocate, lock or write the table in pick.
  */
 #ifndef RAFTLB_LB_MAGLEV_H

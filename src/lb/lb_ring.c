@@ -71,12 +71,12 @@ static void *ring_build(const struct lb_server *servers, size_t n,
     }
     if (params != NULL && params->ring_points != 0)
         per_weight = params->ring_points;
-    for (k = 0; k < t->base.count; k++)
-        total += per_weight * t->base.weight[k];
+    for (k = 0; k < t->base.count && total <= LB_RING_POINTS_TOTAL_MAX; k++)
+        total += per_weight * t->base.weight[k]; /* each term < 2^64: no wrap */
     if (total > LB_RING_POINTS_TOTAL_MAX) {
         lb_err(err, errlen,
-               "ring: %llu points (ring_points %llu x total weight %llu), at most %u",
-               (unsigned long long)total, (unsigned long long)per_weight,
+               "ring: ring_points %llu x total weight %llu is more than %u points",
+               (unsigned long long)per_weight,
                (unsigned long long)t->base.weight_sum, LB_RING_POINTS_TOTAL_MAX);
         goto fail;
     }
