@@ -6,14 +6,16 @@ libraftlb_core_a_SOURCES += \
 	src/health/health_fsm.h src/health/health_fsm.c \
 	src/health/health_expect.h src/health/health_expect.c \
 	src/health/health_passive.h src/health/health_passive.c \
-	src/health/health_combine.h src/health/health_combine.c
+	src/health/health_combine.h src/health/health_combine.c \
+	src/health/health_sched.h src/health/health_sched.c
 
 if HAVE_CMOCKA
 HEALTH_TESTS = \
 	tests/unit/test_health_fsm \
 	tests/unit/test_health_expect \
 	tests/unit/test_health_passive \
-	tests/unit/test_health_combine
+	tests/unit/test_health_combine \
+	tests/unit/test_health_sched
 check_PROGRAMS += $(HEALTH_TESTS)
 TESTS += $(HEALTH_TESTS)
 
@@ -32,4 +34,8 @@ tests_unit_test_health_passive_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 tests_unit_test_health_combine_SOURCES = tests/unit/test_health_combine.c
 tests_unit_test_health_combine_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_health_combine_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_test_health_sched_SOURCES = tests/unit/test_health_sched.c
+tests_unit_test_health_sched_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_health_sched_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 endif
