@@ -54,6 +54,8 @@ struct tcp_session {
     ev_io rd[SIDE_COUNT];
     ev_io wr[SIDE_COUNT];
     ev_timer idle[SIDE_COUNT];
+    ev_tstamp idle_s[SIDE_COUNT];  /* idle timeouts; 0: none */
+    ev_tstamp active[SIDE_COUNT];  /* loop time of the last transfer on a side */
     struct dir up;   /* client -> server */
     struct dir down; /* server -> client */
     bool connected;
@@ -137,10 +139,36 @@ static void end(struct tcp_session *s, const char *how)
     free(s);
 }
 
+/* Records activity on `side`. The idle timers are not moved on every transfer
+ * (libev's "be smart about timeouts", technique 3): when one fires, it is
+ * re-armed with ev_timer_again for the time left since the last activity. */
 static void touch(struct tcp_session *s, enum side side)
 {
-    if (s->idle[side].repeat > 0)
+    s->active[side] = ev_now(s->w->loop);
+}
+
+/* Starts (or restarts) the idle timer of `side` for `timeout_s` seconds. */
+static void idle_start(struct tcp_session *s, enum side side, ev_tstamp timeout_s)
+{
+    s->idle_s[side] = timeout_s;
+    s->active[side] = ev_now(s->w->loop);
+    s->idle[side].repeat = timeout_s;
+    if (timeout_s > 0)
         ev_timer_again(s->w->loop, &s->idle[side]);
+    else
+        ev_timer_stop(s->w->loop, &s->idle[side]);
+}
+
+/* True when `side` has really been idle for its timeout; else re-arms the timer. */
+static bool idle_expired(struct tcp_session *s, enum side side)
+{
+    ev_tstamp left = s->active[side] + s->idle_s[side] - ev_now(s->w->loop);
+    if (left > 0.001) {
+        s->idle[side].repeat = left;
+        ev_timer_again(s->w->loop, &s->idle[side]);
+        return false;
+    }
+    return true;
 }
 
 static const char *error_end(enum side side, int e)
@@ -251,11 +279,7 @@ static int connected(struct tcp_session *s)
     s->connected = true;
     ev_io_stop(loop, &s->wr[SIDE_SERVER]);
     ev_io_init(&s->rd[SIDE_SERVER], on_server_read, s->fd[SIDE_SERVER], EV_READ);
-    s->idle[SIDE_SERVER].repeat = s->timeout_server_s;
-    if (s->timeout_server_s > 0)
-        ev_timer_again(loop, &s->idle[SIDE_SERVER]);
-    else
-        ev_timer_stop(loop, &s->idle[SIDE_SERVER]);
+    idle_start(s, SIDE_SERVER, s->timeout_server_s);
     ev_io_start(loop, &s->rd[SIDE_SERVER]);
     ev_io_start(loop, &s->rd[SIDE_CLIENT]);
     return 0;
@@ -301,7 +325,8 @@ static void on_client_idle(struct ev_loop *loop, ev_timer *t, int revents)
     struct tcp_session *s = OWNER(t, struct tcp_session, idle[SIDE_CLIENT]);
     (void)loop;
     (void)revents;
-    end(s, "client_timeout");
+    if (idle_expired(s, SIDE_CLIENT))
+        end(s, "client_timeout");
 }
 
 static void on_server_idle(struct ev_loop *loop, ev_timer *t, int revents)
@@ -311,7 +336,7 @@ static void on_server_idle(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     if (!s->connected)
         connect_failed(s, "connect timeout");
-    else
+    else if (idle_expired(s, SIDE_SERVER))
         end(s, "server_timeout");
 }
 
@@ -375,10 +400,7 @@ static int connect_next(struct tcp_session *s)
     if (errno != EINPROGRESS)
         return connect_failed(s, strerror(errno));
     ev_io_start(loop, &s->wr[SIDE_SERVER]);
-    if (s->timeout_connect_s > 0) {
-        s->idle[SIDE_SERVER].repeat = s->timeout_connect_s;
-        ev_timer_again(loop, &s->idle[SIDE_SERVER]);
-    }
+    idle_start(s, SIDE_SERVER, s->timeout_connect_s);
     return 0;
 }
 
@@ -433,9 +455,8 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
     ev_io_init(&s->wr[SIDE_SERVER], on_server_write, -1, EV_WRITE);
     ev_init(&s->idle[SIDE_CLIENT], on_client_idle);
     ev_init(&s->idle[SIDE_SERVER], on_server_idle);
-    s->idle[SIDE_CLIENT].repeat = fe->timeout_client_ms / 1000.0;
     worker_session_add(w, &s->base, &tcp_session_ops);
-    touch(s, SIDE_CLIENT);
+    idle_start(s, SIDE_CLIENT, fe->timeout_client_ms / 1000.0);
     return connect_next(s) == 0 ? 0 : -1;
 }
 
