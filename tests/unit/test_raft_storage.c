@@ -25,6 +25,7 @@
 
 enum fault_op {
     OP_NONE = 0,
+    OP_PREAD,
     OP_PWRITE,
     OP_FDATASYNC,
     OP_FSYNC,
@@ -65,7 +66,7 @@ static int f_close(void *c, int fd)
 }
 static ssize_t f_pread(void *c, int fd, void *b, size_t n, off_t o)
 {
-    return raft_storage_io_posix()->pread(c, fd, b, n, o);
+    return fault_hit(OP_PREAD) ? -1 : raft_storage_io_posix()->pread(c, fd, b, n, o);
 }
 static ssize_t f_pwrite(void *c, int fd, const void *b, size_t n, off_t o)
 {
@@ -782,6 +783,52 @@ static void test_raft_storage_corrupt_snapshot_refuses(void **state)
     raft_storage_close(s);
 }
 
+static void test_raft_storage_unreadable_file_refuses_to_start(void **state)
+{
+    struct ctx *c = *state;
+    struct raft_storage *s = open_ok(c);
+    append_range(c, s, 1, 5, 1, 5);
+    struct raft_hard_state hs = {1, 1};
+    assert_int_equal(raft_storage_save_hard_state(s, &hs, c->err, sizeof(c->err)), 0);
+    raft_storage_close(s);
+    for (int k = 0; k < 2; k++) { /* the metadata, then the segment */
+        fault_arm(OP_PREAD, k, EIO);
+        assert_int_equal(raft_storage_open(c->dir, &c->opts, &s, c->err, sizeof(c->err)),
+                         RAFT_STORAGE_EIO);
+        assert_null(s);
+        assert_non_null(strstr(c->err, k == 0 ? "metadata" : "log-00000000000000000001"));
+        assert_non_null(strstr(c->err, "Input/output error"));
+    }
+    memset(&g_fault, 0, sizeof(g_fault));
+    s = open_ok(c);
+    check_entries(s, 1, 5, term1);
+    raft_storage_close(s);
+}
+
+/* A crash while a new segment's header was being written leaves a short file. */
+static void test_raft_storage_torn_segment_creation_is_removed(void **state)
+{
+    struct ctx *c = *state;
+    char p[600];
+    struct raft_storage *s = open_ok(c);
+    append_range(c, s, 1, 5, 1, 5);
+    raft_storage_close(s);
+    seg_path(c, 6, p, sizeof(p));
+    FILE *f = fopen(p, "wb");
+    fwrite("RLBL\1\0", 1, 6, f);
+    fclose(f);
+    s = open_ok(c);
+    check_entries(s, 1, 5, term1);
+    assert_int_equal(raft_storage_report_count(s), 1);
+    assert_non_null(strstr(raft_storage_report(s, 0), "no complete header"));
+    assert_int_equal(access(p, F_OK), -1);
+    append_range(c, s, 6, 7, 1, 2);
+    raft_storage_close(s);
+    s = open_ok(c);
+    check_entries(s, 1, 7, term1);
+    raft_storage_close(s);
+}
+
 static void test_raft_storage_second_open_is_locked_out(void **state)
 {
     struct ctx *c = *state;
@@ -844,6 +891,8 @@ int main(void)
         T(test_raft_storage_installed_snapshot_replaces_log),
         T(test_raft_storage_interrupted_install_finished_at_open),
         T(test_raft_storage_corrupt_snapshot_refuses),
+        T(test_raft_storage_unreadable_file_refuses_to_start),
+        T(test_raft_storage_torn_segment_creation_is_removed),
         T(test_raft_storage_second_open_is_locked_out),
         T(test_raft_storage_append_rejects_bad_arguments),
     };
