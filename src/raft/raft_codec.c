@@ -214,6 +214,8 @@ int raft_codec_frame_peek(const struct raft_codec_limits *limits, const uint8_t 
     struct raft_codec_limits lim;
     limits_resolve(limits, &lim);
     *frame_len = 0;
+    if (len == 0)
+        return RAFT_CODEC_AGAIN;
     /* Check what is there as early as possible so a stream of garbage is refused
      * on its first bytes rather than after waiting for a length. */
     static const uint8_t magic[4] = {0x52, 0x4C, 0x42, 0x52};

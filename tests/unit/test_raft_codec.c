@@ -279,6 +279,8 @@ static void test_raft_codec_peek_reassembles_stream(void **state)
         frames++;
     }
     assert_int_equal(frames, 2);
+    assert_int_equal(raft_codec_frame_peek(NULL, NULL, 0, &flen, err, sizeof(err)),
+                     RAFT_CODEC_AGAIN);
     assert_int_equal(start, la + lb);
     free(stream);
     free(fa);
