@@ -11,6 +11,8 @@ libraftlb_core_a_SOURCES += \
 	src/lb/lb_slowstart.h src/lb/lb_slowstart.c \
 	src/lb/lb_key.h src/lb/lb_key.c
 
+EXTRA_DIST += src/lb/README.md
+
 noinst_PROGRAMS += contrib/bench/lb-bench
 contrib_bench_lb_bench_SOURCES = contrib/bench/lb_bench.c
 contrib_bench_lb_bench_LDADD = $(CORE_LIBS)
