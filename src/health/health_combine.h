@@ -40,7 +40,10 @@ struct health_view {
     enum health_admin admin;
     enum health_state active;  /* HEALTH_UP for a server with check=off or health=none */
     bool ejected;              /* by passive checks */
-    bool ramping;              /* came back at back_ms and slow start may apply */
+    bool ramping;              /* came back at back_ms and slow start may apply:
+                                  from health_fsm, recovered and change.at_ms;
+                                  from health_passive, a RETURNED change's at_ms
+                                  (the later of the two when both apply) */
     uint64_t back_ms;
     uint32_t slowstart_ms;     /* 0: no ramp */
 };

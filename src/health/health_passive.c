@@ -186,3 +186,30 @@ uint64_t health_passive_next_deadline_ms(const struct health_passive *hp)
             t = hp->servers[i].eject_until_ms;
     return t;
 }
+
+int health_passive_change_format(const struct health_passive_change *c, char *buf,
+                                 size_t buflen)
+{
+    int n;
+    if (buflen == 0)
+        return -ENOSPC;
+    switch (c->event) {
+    case HEALTH_PASSIVE_EJECTED:
+        n = snprintf(buf, buflen,
+                     "EJECTED for %llu ms (ejection %u in a row): %u consecutive failed "
+                     "requests, last: %s",
+                     (unsigned long long)c->duration_ms, (unsigned)c->backoff,
+                     (unsigned)c->failures, health_req_outcome_name(c->last));
+        break;
+    case HEALTH_PASSIVE_RETURNED_TIME:
+        n = snprintf(buf, buflen, "BACK: ejection time over");
+        break;
+    case HEALTH_PASSIVE_RETURNED_ACTIVE:
+        n = snprintf(buf, buflen, "BACK: active check passed");
+        break;
+    default:
+        n = snprintf(buf, buflen, "unknown passive event %d", (int)c->event);
+        break;
+    }
+    return n < 0 || (size_t)n >= buflen ? -ENOSPC : 0;
+}

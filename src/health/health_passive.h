@@ -127,6 +127,15 @@ bool health_passive_is_ejected(const struct health_passive *hp, size_t server);
 /* The earliest time an ejection ends, for the caller's timer; UINT64_MAX: none. */
 uint64_t health_passive_next_deadline_ms(const struct health_passive *hp);
 
+/*
+ * Describes a change for the log line "server POOL/NAME <this>":
+ * "EJECTED for 20000 ms (ejection 2 in a row): 5 consecutive failed requests,
+ * last: 5xx", "BACK: ejection time over", "BACK: active check passed".
+ * Returns 0, or -ENOSPC when truncated (buf is still NUL-terminated).
+ */
+int health_passive_change_format(const struct health_passive_change *c, char *buf,
+                                 size_t buflen);
+
 /* "ok", "connect_fail", "reset", "timeout", "5xx"; "?" outside the enumeration. */
 const char *health_req_outcome_name(enum health_req_outcome o);
 

@@ -270,6 +270,33 @@ static void test_health_passive_off_and_bad_input(void **state)
     assert_string_equal(health_req_outcome_name(HEALTH_REQ_COUNT), "?");
 }
 
+static void test_health_passive_changes_give_their_reason(void **state)
+{
+    struct health_passive hp;
+    struct health_passive_change c, out[1];
+    char buf[160];
+
+    init_hp(&hp, 2, &default_params);
+    fail_n(&hp, 0, 0, 5, HEALTH_REQ_5XX, &c);
+    assert_int_equal(health_passive_change_format(&c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "EJECTED for 10000 ms (ejection 1 in a row): 5 consecutive "
+                             "failed requests, last: 5xx");
+    health_passive_tick(&hp, 10000, out, 1);
+    assert_int_equal(health_passive_change_format(&out[0], buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "BACK: ejection time over");
+    fail_n(&hp, 10000, 0, 4, HEALTH_REQ_5XX, NULL);
+    fail_n(&hp, 10000, 0, 1, HEALTH_REQ_CONNECT_FAIL, &c);
+    assert_int_equal(health_passive_change_format(&c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "EJECTED for 20000 ms (ejection 2 in a row): 5 consecutive "
+                             "failed requests, last: connect_fail");
+    health_passive_active_pass(&hp, 10500, 0, &c);
+    assert_int_equal(health_passive_change_format(&c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "BACK: active check passed");
+    assert_int_equal(health_passive_change_format(&c, buf, 5), -ENOSPC);
+    assert_string_equal(buf, "BACK");
+    health_passive_free(&hp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_health_passive_ejected_server_outcomes_do_not_extend),
         cmocka_unit_test(test_health_passive_tick_respects_capacity),
         cmocka_unit_test(test_health_passive_off_and_bad_input),
+        cmocka_unit_test(test_health_passive_changes_give_their_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
