@@ -27,14 +27,14 @@ contrib_bench_raft_codec_bench_LDADD = $(CORE_LIBS)
 # libFuzzer target: ./configure --enable-fuzz CC=clang; make tests/fuzz/fuzz_raft_codec
 # The codec sources are compiled into the target so that they carry the fuzzer's
 # coverage instrumentation; the rest of the core comes from the library.
-FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+RAFT_FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 EXTRA_DIST += tests/fuzz/corpus/raft_codec
 if FUZZ
 noinst_PROGRAMS += tests/fuzz/fuzz_raft_codec
 tests_fuzz_fuzz_raft_codec_SOURCES = tests/fuzz/fuzz_raft_codec.c \
 	src/raft/raft_codec.c src/raft/raft_configuration.c
-tests_fuzz_fuzz_raft_codec_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
-tests_fuzz_fuzz_raft_codec_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_raft_codec_CFLAGS = $(AM_CFLAGS) $(RAFT_FUZZ_FLAGS)
+tests_fuzz_fuzz_raft_codec_LDFLAGS = $(AM_LDFLAGS) $(RAFT_FUZZ_FLAGS)
 tests_fuzz_fuzz_raft_codec_LDADD = $(CORE_LIBS)
 endif
 
