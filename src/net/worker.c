@@ -18,6 +18,7 @@
 
 #define ACCEPT_BATCH 64         /* accepts per readiness event, for fairness */
 #define ACCEPT_PAUSE_S 0.1      /* pause after EMFILE or at the connection limit */
+#define PAUSE_LOG_INTERVAL_S 5. /* at most one warning per interval */
 
 static void listener_stop_all(struct worker *w)
 {
@@ -39,8 +40,11 @@ static void pause_accept(struct worker *w, const char *why)
     listener_stop_all(w);
     ev_timer_set(&w->accept_resume, ACCEPT_PAUSE_S, 0.);
     ev_timer_start(w->loop, &w->accept_resume);
-    log_warn("worker %zu: accepting paused for %.0f ms: %s", w->id,
-             ACCEPT_PAUSE_S * 1000, why);
+    if (ev_now(w->loop) - w->pause_logged >= PAUSE_LOG_INTERVAL_S) {
+        w->pause_logged = ev_now(w->loop);
+        log_warn("worker %zu: accepting paused for %.0f ms at a time: %s", w->id,
+                 ACCEPT_PAUSE_S * 1000, why);
+    }
 }
 
 static void on_accept_resume(struct ev_loop *loop, ev_timer *t, int revents)

@@ -74,6 +74,7 @@ struct worker {
     struct listener *listeners;
     size_t listener_count;
     bool accept_paused;
+    ev_tstamp pause_logged; /* when a pause was last logged */
     bool draining;
 
     struct session sessions; /* list head */

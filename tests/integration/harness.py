@@ -127,12 +127,17 @@ def exchange(port, payload, chunk=65536, timeout=60.0):
 class Proc:
     """A child process, stopped by pid."""
 
-    def __init__(self, argv, log_path, env=None):
+    def __init__(self, argv, log_path, env=None, nofile=None):
         self.argv = argv
         self.log_path = log_path
         self._log = open(log_path, "ab")
+        pre = None
+        if nofile is not None:
+            def pre():
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
-                                  stderr=subprocess.STDOUT, env=env)
+                                  stderr=subprocess.STDOUT, env=env, preexec_fn=pre)
         self.pid = self.p.pid
         _live[self.pid] = self.p
 
@@ -171,11 +176,11 @@ class Proc:
 
 
 class Raftlb(Proc):
-    def __init__(self, harness, conf_path, ports):
+    def __init__(self, harness, conf_path, ports, nofile=None):
         binary = os.path.join(harness.builddir, "raftlb")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        super().__init__([binary, "-c", conf_path], conf_path + ".log", env)
+        super().__init__([binary, "-c", conf_path], conf_path + ".log", env, nofile)
         self.conf_path = conf_path
         for port in ports:
             if not wait_port(port, 10.0):
@@ -203,6 +208,12 @@ class Raftlb(Proc):
 
     def rss_kb(self):
         return rss_kb(self.pid)
+
+    def cpu_seconds(self):
+        """utime + stime of the process so far."""
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Harness:
@@ -244,11 +255,11 @@ class Harness:
             f.write(text)
         return path
 
-    def raftlb(self, conf_text, ports, name="raftlb.ini"):
-        """Starts raftlb on `conf_text` and waits until every port of `ports`
-        accepts connections."""
+    def raftlb(self, conf_text, ports, name="raftlb.ini", nofile=None):
+        """Starts raftlb on `conf_text` (with at most `nofile` descriptors when
+        given) and waits until every port of `ports` accepts connections."""
         path = self.write(name, conf_text)
-        r = Raftlb(self, path, ports)
+        r = Raftlb(self, path, ports, nofile)
         self.procs.append(r)
         return r
 
