@@ -13,10 +13,8 @@ static const char *const admin_names[HEALTH_ADMIN_COUNT] = {
 };
 
 static const char *const unusable_names[HEALTH_UNUSABLE_COUNT] = {
-    [HEALTH_UNUSABLE_NONE] = "",
-    [HEALTH_UNUSABLE_MAINT] = "maint",
-    [HEALTH_UNUSABLE_DRAIN] = "drain",
-    [HEALTH_UNUSABLE_DOWN] = "down",
+    [HEALTH_UNUSABLE_NONE] = "",           [HEALTH_UNUSABLE_MAINT] = "maint",
+    [HEALTH_UNUSABLE_DRAIN] = "drain",     [HEALTH_UNUSABLE_DOWN] = "down",
     [HEALTH_UNUSABLE_EJECTED] = "ejected",
 };
 
@@ -60,8 +58,8 @@ enum health_unusable health_combine(const struct health_view *v, uint64_t now_ms
     if (!out->usable)
         out->weight = 0;
     else if (v->ramping)
-        out->weight = lb_slowstart_weight(v->weight, ramp_elapsed_ms(v, now_ms),
-                                          v->slowstart_ms);
+        out->weight =
+            lb_slowstart_weight(v->weight, ramp_elapsed_ms(v, now_ms), v->slowstart_ms);
     else
         out->weight = v->weight;
     return why;

@@ -34,18 +34,18 @@ enum health_admin {
 
 /* What is known about one server. */
 struct health_view {
-    const char *name;          /* copied to lb_server.name; not owned */
-    uint32_t weight;           /* configured or admin-set weight */
+    const char *name; /* copied to lb_server.name; not owned */
+    uint32_t weight;  /* configured or admin-set weight */
     bool backup;
     enum health_admin admin;
-    enum health_state active;  /* HEALTH_UP for a server with check=off or health=none */
-    bool ejected;              /* by passive checks */
-    bool ramping;              /* came back at back_ms and slow start may apply:
-                                  from health_fsm, recovered and change.at_ms;
-                                  from health_passive, a RETURNED change's at_ms
-                                  (the later of the two when both apply) */
+    enum health_state active; /* HEALTH_UP for a server with check=off or health=none */
+    bool ejected;             /* by passive checks */
+    bool ramping;             /* came back at back_ms and slow start may apply:
+                                 from health_fsm, recovered and change.at_ms;
+                                 from health_passive, a RETURNED change's at_ms
+                                 (the later of the two when both apply) */
     uint64_t back_ms;
-    uint32_t slowstart_ms;     /* 0: no ramp */
+    uint32_t slowstart_ms; /* 0: no ramp */
 };
 
 /* Why a server is not usable, for the admin API; HEALTH_UNUSABLE_NONE when it is. */
@@ -75,9 +75,9 @@ enum health_unusable health_combine(const struct health_view *v, uint64_t now_ms
 uint64_t health_combine_next_change_ms(const struct health_view *v, uint64_t now_ms);
 
 struct health_pool_summary {
-    size_t usable;         /* usable non-backup servers with weight > 0 */
-    size_t usable_backup;  /* usable backup servers with weight > 0 */
-    bool all_down;         /* nothing at all to route to: answer 503 at once */
+    size_t usable;        /* usable non-backup servers with weight > 0 */
+    size_t usable_backup; /* usable backup servers with weight > 0 */
+    bool all_down;        /* nothing at all to route to: answer 503 at once */
 };
 
 /* Counts what a pool of `n` servers (as built by health_combine) can route to. */

@@ -21,9 +21,9 @@
 struct health_expect {
     uint16_t lo[HEALTH_EXPECT_RANGES_MAX]; /* inclusive bounds, lo[i] <= hi[i] */
     uint16_t hi[HEALTH_EXPECT_RANGES_MAX];
-    size_t count;                          /* 0: the default range 200-399 */
-    const char *body;                      /* substring the body must hold; NULL
-                                              or "": any body. Not owned. */
+    size_t count;     /* 0: the default range 200-399 */
+    const char *body; /* substring the body must hold; NULL
+                         or "": any body. Not owned. */
 };
 
 /* True when `status` is in one of the ranges (or in 200-399 when count is 0). A

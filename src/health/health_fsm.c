@@ -75,8 +75,8 @@ static uint32_t sat_inc(uint32_t n)
     return n == UINT32_MAX ? n : n + 1;
 }
 
-int health_fsm_observe(struct health_fsm *f, uint64_t now_ms, const struct health_result *r,
-                       struct health_fsm_change *change)
+int health_fsm_observe(struct health_fsm *f, uint64_t now_ms,
+                       const struct health_result *r, struct health_fsm_change *change)
 {
     enum health_state to = f->state;
     uint32_t count = 0;
@@ -151,10 +151,11 @@ bool health_fsm_transitioning(const struct health_fsm *f)
     }
 }
 
-uint64_t health_fsm_next_probe_ms(const struct health_fsm *f, uint64_t now_ms, uint32_t random)
+uint64_t health_fsm_next_probe_ms(const struct health_fsm *f, uint64_t now_ms,
+                                  uint32_t random)
 {
-    uint64_t base = health_fsm_transitioning(f) ? f->params.fast_interval_ms
-                                                : f->params.interval_ms;
+    uint64_t base =
+        health_fsm_transitioning(f) ? f->params.fast_interval_ms : f->params.interval_ms;
     uint64_t delay;
 
     if (f->checks == 0) {
@@ -191,7 +192,8 @@ static int put(char *buf, size_t buflen, size_t *off, const char *fmt, ...)
     return 0;
 }
 
-static int format_result(const struct health_result *r, char *buf, size_t buflen, size_t *off)
+static int format_result(const struct health_result *r, char *buf, size_t buflen,
+                         size_t *off)
 {
     switch (r->outcome) {
     case HEALTH_OUTCOME_OK:

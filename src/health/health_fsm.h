@@ -80,17 +80,17 @@ struct health_fsm_change {
 struct health_fsm {
     struct health_fsm_params params; /* as validated by init (fast interval resolved) */
     enum health_state state;
-    uint32_t successes;      /* consecutive passes (saturating) */
-    uint32_t failures;       /* consecutive failures (saturating) */
-    uint64_t checks;         /* probes observed */
+    uint32_t successes; /* consecutive passes (saturating) */
+    uint32_t failures;  /* consecutive failures (saturating) */
+    uint64_t checks;    /* probes observed */
     uint64_t checks_failed;
-    bool has_last;           /* last_* below are valid */
+    bool has_last; /* last_* below are valid */
     struct health_result last;
     uint64_t last_check_ms;
-    bool has_change;         /* change below is valid */
+    bool has_change;                 /* change below is valid */
     struct health_fsm_change change; /* the last verdict change, with its reason */
-    uint64_t changes;        /* verdict changes so far */
-    bool recovered;          /* the last change was DOWN -> UP (slow start applies) */
+    uint64_t changes;                /* verdict changes so far */
+    bool recovered; /* the last change was DOWN -> UP (slow start applies) */
 };
 
 /*
@@ -109,8 +109,8 @@ int health_fsm_init(struct health_fsm *f, const struct health_fsm_params *p, cha
  * Returns 1 when the verdict changed (and fills *change if not NULL), 0 when it
  * did not, -EINVAL for an outcome outside the enumeration (nothing counted).
  */
-int health_fsm_observe(struct health_fsm *f, uint64_t now_ms, const struct health_result *r,
-                       struct health_fsm_change *change);
+int health_fsm_observe(struct health_fsm *f, uint64_t now_ms,
+                       const struct health_result *r, struct health_fsm_change *change);
 
 /* True while the verdict may be about to change: no probe yet, an UP server that
  * has failed, or a DOWN server that has passed. */
@@ -125,7 +125,8 @@ bool health_fsm_transitioning(const struct health_fsm *f);
  * is base +- jitter_percent (uniform over the integers, at least 1 ms). The same
  * inputs always give the same answer.
  */
-uint64_t health_fsm_next_probe_ms(const struct health_fsm *f, uint64_t now_ms, uint32_t random);
+uint64_t health_fsm_next_probe_ms(const struct health_fsm *f, uint64_t now_ms,
+                                  uint32_t random);
 
 /* "UNKNOWN", "UP", "DOWN"; "?" outside the enumeration. */
 const char *health_state_name(enum health_state s);

@@ -12,10 +12,8 @@
 #define MAX_EJECT_TIME_DEFAULT_MS 300000u /* Envoy's max_ejection_time default */
 
 static const char *const req_outcome_names[HEALTH_REQ_COUNT] = {
-    [HEALTH_REQ_OK] = "ok",
-    [HEALTH_REQ_CONNECT_FAIL] = "connect_fail",
-    [HEALTH_REQ_RESET] = "reset",
-    [HEALTH_REQ_TIMEOUT] = "timeout",
+    [HEALTH_REQ_OK] = "ok",       [HEALTH_REQ_CONNECT_FAIL] = "connect_fail",
+    [HEALTH_REQ_RESET] = "reset", [HEALTH_REQ_TIMEOUT] = "timeout",
     [HEALTH_REQ_5XX] = "5xx",
 };
 

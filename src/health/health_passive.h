@@ -39,21 +39,21 @@ enum health_req_outcome {
 };
 
 struct health_passive_params {
-    uint32_t eject_after;         /* consecutive failures; 0: passive checks off */
-    uint32_t eject_time_ms;       /* first ejection, >= 1 when eject_after > 0 */
-    uint32_t max_eject_time_ms;   /* cap of the doubling; 0: 300 s or eject_time if more */
+    uint32_t eject_after;       /* consecutive failures; 0: passive checks off */
+    uint32_t eject_time_ms;     /* first ejection, >= 1 when eject_after > 0 */
+    uint32_t max_eject_time_ms; /* cap of the doubling; 0: 300 s or eject_time if more */
     uint32_t max_ejected_percent; /* 0..100 */
-    uint32_t decay_ms;            /* one step of back-off forgiven per this; 0: eject_time */
+    uint32_t decay_ms; /* one step of back-off forgiven per this; 0: eject_time */
 };
 
 struct health_passive_server {
-    uint32_t failures;        /* consecutive failed requests (saturating) */
-    uint32_t backoff;         /* n: ejections counted for the back-off */
+    uint32_t failures; /* consecutive failed requests (saturating) */
+    uint32_t backoff;  /* n: ejections counted for the back-off */
     bool ejected;
     uint64_t ejected_at_ms;
-    uint64_t eject_until_ms;  /* valid while ejected */
-    uint64_t back_at_ms;      /* when it last came back (decay reference) */
-    uint64_t ejections;       /* total, for the admin API */
+    uint64_t eject_until_ms;              /* valid while ejected */
+    uint64_t back_at_ms;                  /* when it last came back (decay reference) */
+    uint64_t ejections;                   /* total, for the admin API */
     enum health_req_outcome last_failure; /* valid when failures > 0 */
 };
 
@@ -62,7 +62,7 @@ struct health_passive {
     struct health_passive_server *servers;
     size_t server_count;
     size_t ejected_count;
-    size_t max_ejected;                  /* floor(count * percent / 100) */
+    size_t max_ejected; /* floor(count * percent / 100) */
 };
 
 enum health_passive_event {
@@ -77,10 +77,10 @@ struct health_passive_change {
     size_t server;
     enum health_passive_event event;
     uint64_t at_ms;
-    uint32_t failures;                 /* EJECTED: the consecutive failures */
-    enum health_req_outcome last;      /* EJECTED: the last of them */
-    uint64_t duration_ms;              /* EJECTED: how long it is out for */
-    uint32_t backoff;                  /* EJECTED: n of eject_time * 2^(n-1) */
+    uint32_t failures;            /* EJECTED: the consecutive failures */
+    enum health_req_outcome last; /* EJECTED: the last of them */
+    uint64_t duration_ms;         /* EJECTED: how long it is out for */
+    uint32_t backoff;             /* EJECTED: n of eject_time * 2^(n-1) */
 };
 
 /*

@@ -35,16 +35,20 @@ int health_http_request(const char *method, const char *path, const char *host, 
     if (path == NULL)
         path = "/";
     if (method[0] == '\0' || !all_of(method, HTTP_CH_TCHAR, ""))
-        return fail_msg(err, errlen, -EINVAL, "health_method must be an HTTP method token");
-    if (strcmp(method, "CONNECT") == 0)
-        return fail_msg(err, errlen, -EINVAL, "health_method CONNECT cannot check a server");
-    if (path[0] != '/' || !all_of(path, HTTP_CH_TARGET, ""))
         return fail_msg(err, errlen, -EINVAL,
-                        "health_path must start with '/' and hold only URI path and query "
-                        "characters (percent-encode the others)");
+                        "health_method must be an HTTP method token");
+    if (strcmp(method, "CONNECT") == 0)
+        return fail_msg(err, errlen, -EINVAL,
+                        "health_method CONNECT cannot check a server");
+    if (path[0] != '/' || !all_of(path, HTTP_CH_TARGET, ""))
+        return fail_msg(
+            err, errlen, -EINVAL,
+            "health_path must start with '/' and hold only URI path and query "
+            "characters (percent-encode the others)");
     /* reg-name, IPv4, [IPv6] and an optional :port */
     if (host == NULL || host[0] == '\0' || !all_of(host, HTTP_CH_REGNAME, ":[]"))
-        return fail_msg(err, errlen, -EINVAL, "the probe Host must be a host name or address");
+        return fail_msg(err, errlen, -EINVAL,
+                        "the probe Host must be a host name or address");
 
     n = snprintf(buf, buflen,
                  "%s %s HTTP/1.1\r\n"
@@ -55,7 +59,8 @@ int health_http_request(const char *method, const char *path, const char *host, 
                  "\r\n",
                  method, path, host);
     if (n < 0 || (size_t)n >= buflen)
-        return fail_msg(err, errlen, -ENOSPC, "the probe request does not fit its buffer");
+        return fail_msg(err, errlen, -ENOSPC,
+                        "the probe request does not fit its buffer");
     *len = (size_t)n;
     return 0;
 }
@@ -134,7 +139,8 @@ static int feed_head(struct health_http_resp *r, const char *buf, size_t len, bo
             return finish(r, HEALTH_OUTCOME_BAD_RESPONSE, 0, out);
         r->head_off += r->msg.head_bytes;
         http_msg_init_response(&r->msg, r->headers, HEALTH_HTTP_HEADERS_MAX,
-                               r->head_request ? HTTP_METHOD_HEAD : HTTP_METHOD_GET, false);
+                               r->head_request ? HTTP_METHOD_HEAD : HTTP_METHOD_GET,
+                               false);
     }
     r->head_done = true;
     r->body_off = r->head_off + r->msg.head_bytes;
@@ -155,7 +161,8 @@ static int feed_chunked(struct health_http_resp *r, const char *buf, size_t len,
     uint16_t st = r->msg.status_code;
     while (r->body_off < len) {
         struct http_chunk_ev ev;
-        int rc = http_chunked_step(&r->chunked, buf + r->body_off, len - r->body_off, &ev);
+        int rc =
+            http_chunked_step(&r->chunked, buf + r->body_off, len - r->body_off, &ev);
         if (rc == HTTP_ERROR)
             return finish(r, HEALTH_OUTCOME_BAD_RESPONSE, st, out);
         if (rc == HTTP_AGAIN) {
@@ -172,8 +179,8 @@ static int feed_chunked(struct health_http_resp *r, const char *buf, size_t len,
     return eof ? finish(r, HEALTH_OUTCOME_CLOSED, st, out) : -EAGAIN;
 }
 
-int health_http_resp_feed(struct health_http_resp *r, const char *buf, size_t len, bool eof,
-                          struct health_result *out)
+int health_http_resp_feed(struct health_http_resp *r, const char *buf, size_t len,
+                          bool eof, struct health_result *out)
 {
     uint16_t st;
     int rc;

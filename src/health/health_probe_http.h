@@ -27,11 +27,11 @@
 #include "http/http_chunked.h"
 #include "http/http_parser.h"
 
-#define HEALTH_HTTP_USER_AGENT "raftlb-health"
-#define HEALTH_HTTP_BODY_MAX 16384u    /* body bytes searched for health_body */
-#define HEALTH_HTTP_HEAD_MAX 16384u    /* a longer response head is invalid */
+#define HEALTH_HTTP_USER_AGENT  "raftlb-health"
+#define HEALTH_HTTP_BODY_MAX    16384u /* body bytes searched for health_body */
+#define HEALTH_HTTP_HEAD_MAX    16384u /* a longer response head is invalid */
 #define HEALTH_HTTP_HEADERS_MAX 64u
-#define HEALTH_HTTP_INTERIM_MAX 4u     /* 1xx heads skipped before the final one */
+#define HEALTH_HTTP_INTERIM_MAX 4u /* 1xx heads skipped before the final one */
 
 /*
  * Writes the probe request into buf[0..buflen) and its length into *len.
@@ -49,10 +49,10 @@ struct health_http_resp {
     bool head_request;                  /* the probe used HEAD: no body follows */
     struct http_msg msg;
     struct http_header headers[HEALTH_HTTP_HEADERS_MAX];
-    size_t head_off;      /* where the head being parsed starts in the buffer */
-    unsigned interim;     /* 1xx heads skipped */
+    size_t head_off;  /* where the head being parsed starts in the buffer */
+    unsigned interim; /* 1xx heads skipped */
     bool head_done;
-    size_t body_off;      /* next undecoded body byte in the buffer */
+    size_t body_off; /* next undecoded body byte in the buffer */
     struct http_chunked chunked;
     struct http_length_body length;
     char body[HEALTH_HTTP_BODY_MAX];
@@ -75,7 +75,7 @@ void health_http_resp_init(struct health_http_resp *r, const char *method,
  * -EAGAIN when more bytes are needed to decide. Once it has returned 0 it keeps
  * returning the same verdict.
  */
-int health_http_resp_feed(struct health_http_resp *r, const char *buf, size_t len, bool eof,
-                          struct health_result *out);
+int health_http_resp_feed(struct health_http_resp *r, const char *buf, size_t len,
+                          bool eof, struct health_result *out);
 
 #endif

@@ -29,10 +29,10 @@ struct health_sched {
     size_t server_count;
     size_t max_in_flight;
     size_t in_flight;
-    uint64_t *due_ms;  /* per server; HEALTH_SCHED_NEVER: not scheduled */
-    bool *flying;      /* per server: handed out, not yet done */
-    size_t *heap;      /* server indexes, min-heap on (due_ms, index) */
-    size_t *pos;       /* per server: its place in heap, or SIZE_MAX */
+    uint64_t *due_ms; /* per server; HEALTH_SCHED_NEVER: not scheduled */
+    bool *flying;     /* per server: handed out, not yet done */
+    size_t *heap;     /* server indexes, min-heap on (due_ms, index) */
+    size_t *pos;      /* per server: its place in heap, or SIZE_MAX */
     size_t heap_len;
 };
 

@@ -14,8 +14,8 @@
 
 static struct health_view view(void)
 {
-    struct health_view v = {.name = "web1", .weight = 10, .admin = HEALTH_ADMIN_READY,
-                            .active = HEALTH_UP};
+    struct health_view v = {
+        .name = "web1", .weight = 10, .admin = HEALTH_ADMIN_READY, .active = HEALTH_UP};
     return v;
 }
 
@@ -84,8 +84,8 @@ static void test_health_combine_slowstart_ramp_values(void **state)
         uint64_t t;
         uint32_t w;
     } ramp[] = {
-        {1000, 1},  {1001, 1},  {1999, 1},  {2000, 1},  {2001, 2},  {6000, 5},
-        {6001, 6},  {10000, 9}, {10999, 10}, {11000, 10}, {500000, 10},
+        {1000, 1}, {1001, 1},  {1999, 1},   {2000, 1},   {2001, 2},    {6000, 5},
+        {6001, 6}, {10000, 9}, {10999, 10}, {11000, 10}, {500000, 10},
     };
 
     v.ramping = true;

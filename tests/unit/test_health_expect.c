@@ -60,7 +60,7 @@ static void test_health_expect_body_substring(void **state)
     assert_true(health_body_contains(body, n, "}"));
     assert_true(health_body_contains(body, n, body));
     assert_false(health_body_contains(body, n, "\"db\":\"down\""));
-    assert_false(health_body_contains(body, n - 1, "}"));       /* length is respected */
+    assert_false(health_body_contains(body, n - 1, "}")); /* length is respected */
     assert_false(health_body_contains(body, n, "{\"status\":\"ok\",\"db\":\"up\"}x"));
     assert_true(health_body_contains(body, n, NULL));
     assert_true(health_body_contains(body, n, ""));

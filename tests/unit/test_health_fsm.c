@@ -14,13 +14,17 @@
 #include "health/health_fsm.h"
 
 static const struct health_fsm_params default_params = {
-    .rise = 2, .fall = 3, .interval_ms = 1000, .fast_interval_ms = 250, .jitter_percent = 10,
+    .rise = 2,
+    .fall = 3,
+    .interval_ms = 1000,
+    .fast_interval_ms = 250,
+    .jitter_percent = 10,
 };
 
 static struct health_result ok_result(uint32_t latency_ms)
 {
-    struct health_result r = {.outcome = HEALTH_OUTCOME_OK, .status = 200,
-                              .latency_ms = latency_ms};
+    struct health_result r = {
+        .outcome = HEALTH_OUTCOME_OK, .status = 200, .latency_ms = latency_ms};
     return r;
 }
 
@@ -164,8 +168,8 @@ static void test_health_fsm_rise_and_fall_of_one(void **state)
 static void test_health_fsm_keeps_last_result_for_admin(void **state)
 {
     struct health_fsm f;
-    struct health_result r = {.outcome = HEALTH_OUTCOME_BAD_STATUS, .status = 503,
-                              .latency_ms = 42};
+    struct health_result r = {
+        .outcome = HEALTH_OUTCOME_BAD_STATUS, .status = 503, .latency_ms = 42};
     make_up(&f);
     observe(&f, 777, r);
     assert_true(f.has_last);
@@ -292,8 +296,11 @@ static void test_health_fsm_first_probe_spread_over_fast_interval(void **state)
 
 static void test_health_fsm_jitter_never_zero_delay(void **state)
 {
-    struct health_fsm_params p = {.rise = 1, .fall = 1, .interval_ms = 1,
-                                  .fast_interval_ms = 1, .jitter_percent = 50};
+    struct health_fsm_params p = {.rise = 1,
+                                  .fall = 1,
+                                  .interval_ms = 1,
+                                  .fast_interval_ms = 1,
+                                  .jitter_percent = 50};
     struct health_fsm f;
     init_fsm(&f, &p);
     observe(&f, 0, ok_result(0));
@@ -310,18 +317,24 @@ struct reason_case {
 static void test_health_fsm_every_outcome_gives_its_reason(void **state)
 {
     static const struct reason_case cases[] = {
-        {{HEALTH_OUTCOME_REFUSED, 0, 1}, "DOWN: 3 consecutive failures, last: connection refused"},
-        {{HEALTH_OUTCOME_TIMEOUT, 0, 500}, "DOWN: 3 consecutive failures, last: timeout after 500 ms"},
-        {{HEALTH_OUTCOME_RESET, 0, 1}, "DOWN: 3 consecutive failures, last: connection reset"},
-        {{HEALTH_OUTCOME_CONNECT_ERROR, 0, 1}, "DOWN: 3 consecutive failures, last: connect failed"},
+        {{HEALTH_OUTCOME_REFUSED, 0, 1},
+         "DOWN: 3 consecutive failures, last: connection refused"},
+        {{HEALTH_OUTCOME_TIMEOUT, 0, 500},
+         "DOWN: 3 consecutive failures, last: timeout after 500 ms"},
+        {{HEALTH_OUTCOME_RESET, 0, 1},
+         "DOWN: 3 consecutive failures, last: connection reset"},
+        {{HEALTH_OUTCOME_CONNECT_ERROR, 0, 1},
+         "DOWN: 3 consecutive failures, last: connect failed"},
         {{HEALTH_OUTCOME_CLOSED, 0, 1},
          "DOWN: 3 consecutive failures, last: connection closed before a response"},
         {{HEALTH_OUTCOME_BAD_RESPONSE, 0, 1},
          "DOWN: 3 consecutive failures, last: invalid HTTP response"},
-        {{HEALTH_OUTCOME_BAD_STATUS, 503, 3}, "DOWN: 3 consecutive failures, last: status 503"},
+        {{HEALTH_OUTCOME_BAD_STATUS, 503, 3},
+         "DOWN: 3 consecutive failures, last: status 503"},
         {{HEALTH_OUTCOME_BODY_MISMATCH, 200, 3},
          "DOWN: 3 consecutive failures, last: status 200, expected body text not found"},
-        {{HEALTH_OUTCOME_TLS_ERROR, 0, 9}, "DOWN: 3 consecutive failures, last: TLS handshake failed"},
+        {{HEALTH_OUTCOME_TLS_ERROR, 0, 9},
+         "DOWN: 3 consecutive failures, last: TLS handshake failed"},
     };
     char buf[160];
     int seen[HEALTH_OUTCOME_COUNT] = {0};
@@ -378,7 +391,9 @@ static void test_health_fsm_up_and_first_check_reasons(void **state)
 
 static void test_health_fsm_format_truncates_safely(void **state)
 {
-    struct health_fsm_change c = {.from = HEALTH_UP, .to = HEALTH_DOWN, .count = 3,
+    struct health_fsm_change c = {.from = HEALTH_UP,
+                                  .to = HEALTH_DOWN,
+                                  .count = 3,
                                   .last = {HEALTH_OUTCOME_REFUSED, 0, 1}};
     char buf[12];
     memset(buf, 'x', sizeof(buf));

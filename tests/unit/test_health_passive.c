@@ -14,11 +14,15 @@
 #include "health/health_passive.h"
 
 static const struct health_passive_params default_params = {
-    .eject_after = 5, .eject_time_ms = 10000, .max_eject_time_ms = 0,
-    .max_ejected_percent = 50, .decay_ms = 0,
+    .eject_after = 5,
+    .eject_time_ms = 10000,
+    .max_eject_time_ms = 0,
+    .max_ejected_percent = 50,
+    .decay_ms = 0,
 };
 
-static void init_hp(struct health_passive *hp, size_t n, const struct health_passive_params *p)
+static void init_hp(struct health_passive *hp, size_t n,
+                    const struct health_passive_params *p)
 {
     char err[128];
     assert_int_equal(health_passive_init(hp, n, p, err, sizeof(err)), 0);
@@ -255,7 +259,8 @@ static void test_health_passive_off_and_bad_input(void **state)
     assert_false(health_passive_is_ejected(&hp, 99));
     health_passive_free(&hp);
 
-    assert_int_equal(health_passive_init(&hp, 0, &default_params, err, sizeof(err)), -EINVAL);
+    assert_int_equal(health_passive_init(&hp, 0, &default_params, err, sizeof(err)),
+                     -EINVAL);
     p = default_params;
     p.eject_time_ms = 0;
     assert_int_equal(health_passive_init(&hp, 2, &p, err, sizeof(err)), -EINVAL);

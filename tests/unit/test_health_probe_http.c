@@ -25,19 +25,19 @@ static void test_health_probe_http_request_bytes(void **state)
                        "Accept: */*\r\n"
                        "Connection: close\r\n"
                        "\r\n";
-    assert_int_equal(health_http_request("GET", "/healthz?full=1", "app.internal:8080", buf,
-                                         sizeof(buf), &len, err, sizeof(err)),
+    assert_int_equal(health_http_request("GET", "/healthz?full=1", "app.internal:8080",
+                                         buf, sizeof(buf), &len, err, sizeof(err)),
                      0);
     assert_int_equal(len, strlen(want));
     assert_memory_equal(buf, want, len);
 
     /* defaults: GET / ; IPv6 literal host */
-    assert_int_equal(health_http_request(NULL, NULL, "[::1]:9001", buf, sizeof(buf), &len, err,
-                                         sizeof(err)),
+    assert_int_equal(health_http_request(NULL, NULL, "[::1]:9001", buf, sizeof(buf), &len,
+                                         err, sizeof(err)),
                      0);
     assert_true(strncmp(buf, "GET / HTTP/1.1\r\nHost: [::1]:9001\r\n", 34) == 0);
-    assert_int_equal(health_http_request("HEAD", "/", "127.0.0.1", buf, sizeof(buf), &len, err,
-                                         sizeof(err)),
+    assert_int_equal(health_http_request("HEAD", "/", "127.0.0.1", buf, sizeof(buf), &len,
+                                         err, sizeof(err)),
                      0);
     assert_true(strncmp(buf, "HEAD / HTTP/1.1\r\n", 17) == 0);
 }
@@ -47,28 +47,28 @@ static void test_health_probe_http_request_rejects_bad_fields(void **state)
     char buf[256], err[128];
     size_t len = 0;
     static const char *const bad_methods[] = {"", "G T", "GET\r\n", "GE(T", "CONNECT"};
-    static const char *const bad_paths[] = {"", "healthz", "/a b", "/a\r\nX: y", "/\x7f",
-                                            "/#frag", "/\xc3\xa9"};
+    static const char *const bad_paths[] = {"",      "healthz", "/a b",     "/a\r\nX: y",
+                                            "/\x7f", "/#frag",  "/\xc3\xa9"};
     static const char *const bad_hosts[] = {"", "a b", "a\r\nX: y", "a/b", "user@host"};
 
     for (size_t i = 0; i < sizeof(bad_methods) / sizeof(bad_methods[0]); i++)
-        assert_int_equal(health_http_request(bad_methods[i], "/", "h", buf, sizeof(buf), &len,
-                                             err, sizeof(err)),
+        assert_int_equal(health_http_request(bad_methods[i], "/", "h", buf, sizeof(buf),
+                                             &len, err, sizeof(err)),
                          -EINVAL);
     for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
-        assert_int_equal(health_http_request("GET", bad_paths[i], "h", buf, sizeof(buf), &len,
-                                             err, sizeof(err)),
+        assert_int_equal(health_http_request("GET", bad_paths[i], "h", buf, sizeof(buf),
+                                             &len, err, sizeof(err)),
                          -EINVAL);
     for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++)
-        assert_int_equal(health_http_request("GET", "/", bad_hosts[i], buf, sizeof(buf), &len,
-                                             err, sizeof(err)),
+        assert_int_equal(health_http_request("GET", "/", bad_hosts[i], buf, sizeof(buf),
+                                             &len, err, sizeof(err)),
                          -EINVAL);
-    assert_int_equal(health_http_request("GET", "/", NULL, buf, sizeof(buf), &len, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        health_http_request("GET", "/", NULL, buf, sizeof(buf), &len, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "Host"));
-    assert_int_equal(health_http_request("GET", "/", "h", buf, 40, &len, err, sizeof(err)),
-                     -ENOSPC);
+    assert_int_equal(
+        health_http_request("GET", "/", "h", buf, 40, &len, err, sizeof(err)), -ENOSPC);
 }
 
 /* Feeds `resp` whole, then once more byte by byte as a growing buffer, and checks
@@ -126,10 +126,11 @@ static void test_health_probe_http_skips_interim_responses(void **state)
 {
     struct health_expect dflt = {.count = 0};
     struct health_result r;
-    r = classify(&dflt, NULL,
-                 S("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
-                   "HTTP/1.1 200 OK\r\n\r\n"),
-                 false);
+    r = classify(
+        &dflt, NULL,
+        S("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+          "HTTP/1.1 200 OK\r\n\r\n"),
+        false);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_OK);
     assert_int_equal(r.status, 200);
     r = classify(&dflt, NULL,
@@ -177,19 +178,23 @@ static void test_health_probe_http_body_in_length_body(void **state)
 {
     struct health_expect e = {.count = 0, .body = "\"status\":\"UP\""};
     struct health_result r;
-    r = classify(&e, NULL, S("HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"UP\"}"),
+    r = classify(&e, NULL,
+                 S("HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"UP\"}"),
                  false);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_OK);
     r = classify(&e, NULL,
-                 S("HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n{\"status\":\"DOWN\"}"), false);
+                 S("HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n{\"status\":\"DOWN\"}"),
+                 false);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_BODY_MISMATCH);
     assert_int_equal(r.status, 200);
     /* text after the declared length is not part of the body */
-    r = classify(&e, NULL, S("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}\"status\":\"UP\""),
+    r = classify(&e, NULL,
+                 S("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}\"status\":\"UP\""),
                  false);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_BODY_MISMATCH);
     /* closed before the declared length */
-    r = classify(&e, NULL, S("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{\"sta"), true);
+    r = classify(&e, NULL, S("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{\"sta"),
+                 true);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_CLOSED);
     /* status is decided before the body */
     r = classify(&e, NULL, S("HTTP/1.1 500 Oops\r\nContent-Length: 15\r\n\r\n"), false);
@@ -221,7 +226,8 @@ static void test_health_probe_http_body_in_chunked_body(void **state)
                  S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), false);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_BAD_RESPONSE);
     r = classify(&e, NULL,
-                 S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"), true);
+                 S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"),
+                 true);
     assert_int_equal(r.outcome, HEALTH_OUTCOME_CLOSED);
 }
 

@@ -164,7 +164,8 @@ static void test_health_sched_matches_model_under_random_workload(void **state)
                 break;
             }
             case 2: { /* done */
-                uint64_t next = (r >> 40) % 7 == 0 ? HEALTH_SCHED_NEVER : now + (r >> 20) % 1000;
+                uint64_t next =
+                    (r >> 40) % 7 == 0 ? HEALTH_SCHED_NEVER : now + (r >> 20) % 1000;
                 int rc = health_sched_done(&s, i, next);
                 assert_int_equal(rc, fly[i] ? 0 : -EINVAL);
                 if (fly[i]) {
@@ -176,7 +177,8 @@ static void test_health_sched_matches_model_under_random_workload(void **state)
             }
             default: { /* set */
                 if (!fly[i]) {
-                    due[i] = (r >> 40) % 5 == 0 ? HEALTH_SCHED_NEVER : now + (r >> 20) % 1000;
+                    due[i] =
+                        (r >> 40) % 5 == 0 ? HEALTH_SCHED_NEVER : now + (r >> 20) % 1000;
                     health_sched_set(&s, i, due[i]);
                 }
                 break;
