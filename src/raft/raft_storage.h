@@ -26,7 +26,7 @@
  *     ends inside a record whose header checks out; or fewer bytes than a record
  *     header remain; or the header fails its CRC and every byte after it is zero;
  *     or the last record fails its CRC and ends exactly at the end of the file.
- *     A last segment too short for its own header is removed and reported.
+ *     A last segment too short for its header, or all zeros, is removed and reported.
  *   - anything else that does not check out (a bad CRC with data after it, a
  *     non-last segment with a torn end, an index gap or a term that goes down, a
  *     bad metadata or snapshot file) is an error naming the file and the offset:
