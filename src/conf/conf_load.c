@@ -376,6 +376,21 @@ static void unknown_key(struct conf_loader *L, const char *name)
             return;
         }
     }
+    /* A near miss of a key of another section ("timeout_clinet" in a pool). */
+    for (int s = CONF_SECT_GLOBAL; s <= CONF_SECT_ADMIN; s++) {
+        if (s == (int)L->sect)
+            continue;
+        keys = conf_keys_of((enum conf_sect)s, &n);
+        for (size_t i = 0; i < n; i++)
+            cands[i] = keys[i].name;
+        near = conf_value_suggest(name, cands, n);
+        if (near != NULL) {
+            conf_report(L, L->lineno, "unknown key '%s' in %s (did you mean '%s' of [%s%s]?)",
+                        name, where, near, conf_sect_name((enum conf_sect)s),
+                        s == CONF_SECT_FRONTEND || s == CONF_SECT_POOL ? " NAME" : "");
+            return;
+        }
+    }
     conf_report(L, L->lineno, "unknown key '%s' in %s", name, where);
 }
 

@@ -10,6 +10,7 @@
 #include "conf/conf_internal.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/conf_addr.h"
@@ -77,14 +78,15 @@ static void check_binds(struct conf_loader *L)
                 continue;
             if (uses[i].line == 0)
                 continue;
-            if (uses[j].name[0])
-                conf_report(L, uses[i].line, "%s %s: bind %s is already used by %s '%s'",
-                            uses[i].what, uses[i].name, uses[i].addr->text, uses[j].what,
-                            uses[j].name);
-            else
-                conf_report(L, uses[i].line, "%s%s%s: bind %s is already used by %s",
-                            uses[i].what, uses[i].name[0] ? " " : "", uses[i].name,
-                            uses[i].addr->text, uses[j].what);
+            {
+                char who[CONF_NAME_MAX + 16], other[CONF_NAME_MAX + 16];
+                snprintf(who, sizeof(who), "%s%s%s", uses[i].what, uses[i].name[0] ? " " : "",
+                         uses[i].name);
+                snprintf(other, sizeof(other), "%s%s%s%s", uses[j].what,
+                         uses[j].name[0] ? " '" : "", uses[j].name, uses[j].name[0] ? "'" : "");
+                conf_report(L, uses[i].line, "%s: bind %s is already used by %s", who,
+                            uses[i].addr->text, other);
+            }
             break;
         }
 }

@@ -338,7 +338,10 @@ int conf_value_name(const char *s, size_t max_len, char *err, size_t errlen)
 
 unsigned conf_value_edit_distance(const char *a, const char *b)
 {
-    unsigned row[256];
+    /* Optimal string alignment distance: insertions, deletions, substitutions and
+     * transpositions of two neighbours ("wrokers") each cost 1. Three rows. */
+    unsigned r0[256], r1[256], r2[256];
+    unsigned *prev2 = r0, *prev = r1, *cur = r2;
     size_t la = strlen(a), lb = strlen(b);
 
     if (la > 255)
@@ -346,22 +349,27 @@ unsigned conf_value_edit_distance(const char *a, const char *b)
     if (lb > 255)
         lb = 255;
     for (size_t j = 0; j <= lb; j++)
-        row[j] = (unsigned)j;
+        prev[j] = (unsigned)j;
     for (size_t i = 1; i <= la; i++) {
-        unsigned diag = row[0];
-        row[0] = (unsigned)i;
+        unsigned *t;
+        cur[0] = (unsigned)i;
         for (size_t j = 1; j <= lb; j++) {
-            unsigned up = row[j];
-            unsigned best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            unsigned best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
         }
+        t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
     }
-    return row[lb];
+    return prev[lb];
 }
 
 const char *conf_value_suggest(const char *s, const char *const *candidates, size_t n)

@@ -48,7 +48,8 @@ int conf_value_enum(const char *s, const char *const *names, size_t n, int *out,
 /* A name of a section, server or peer: 1..max_len-1 characters of [A-Za-z0-9_.-]. */
 int conf_value_name(const char *s, size_t max_len, char *err, size_t errlen);
 
-/* Levenshtein distance of two short strings (capped at 255 characters each). */
+/* Edit distance of two short strings (first 255 characters of each), counting an
+ * insertion, deletion, substitution or swap of two neighbours as 1. */
 unsigned conf_value_edit_distance(const char *a, const char *b);
 
 /* The candidate nearest to `s` when it is a plausible misspelling (distance 1 for
