@@ -73,6 +73,10 @@ for port in 9001 9002 9003; do
     i=$((i + 1))
 done
 
+for port in 9001 9002 9003; do
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
+
 conf="$top/conf/standalone.ini"
 if [ ! -f "$conf" ]; then
     conf="$run/standalone.ini"
