@@ -308,6 +308,15 @@ static void test_lb_roundrobin_rejects_bad_input(void **state)
     s[1].name = NULL;
     assert_null(ops->build(s, 2, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "no name"));
+    assert_null(ops->build(NULL, 2, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "no server array"));
+    assert_null(ops->build(s, LB_SERVERS_MAX + 1, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "at most"));
+    /* every algorithm validates the same way */
+    for (int a = 0; a < LB_ALGO_COUNT; a++) {
+        assert_null(lb_ops_get((enum lb_algo)a)->build(s, 2, &p, err, sizeof(err)));
+        assert_non_null(strstr(err, "balance_factor"));
+    }
 }
 
 static void test_lb_roundrobin_same_input_same_table(void **state)
