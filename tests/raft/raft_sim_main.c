@@ -4,7 +4,7 @@
  *   raft-sim --seeds N [--nodes 3|5] [--seed S]   N chaos runs from seed S
  *   raft-sim --seed S --nodes N                    replay one run
  *   raft-sim --failover N [--nodes 3|5] [--latency-us U]
- *   raft-sim --throughput MS [--nodes 3|5] [--latency-us U]
+ *   raft-sim --throughput MS [--nodes 3|5] [--latency-us U] [--window W]
  *
  * A violation prints the seed as "raft-sim --seed S --nodes N" and the exit
  * status is 1. The last line is always a one-line summary.
@@ -23,7 +23,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: raft-sim [--seeds N] [--seed S] [--nodes 3|5]\n"
             "       raft-sim --failover N [--nodes 3|5] [--latency-us U] [--seed S]\n"
-            "       raft-sim --throughput MS [--nodes 3|5] [--latency-us U]\n");
+            "       raft-sim --throughput MS [--nodes 3|5] [--latency-us U] [--window W]\n");
     return 2;
 }
 
@@ -54,7 +54,7 @@ static double wall_s(void)
 int main(int argc, char **argv)
 {
     uint64_t seeds = 1, seed = 1, nodes = 0, failover = 0, throughput_ms = 0;
-    uint64_t latency_us = 500;
+    uint64_t latency_us = 500, window = 1024;
     bool seeds_given = false;
 
     for (int i = 1; i < argc; i++) {
@@ -72,6 +72,8 @@ int main(int argc, char **argv)
             dst = &throughput_ms;
         else if (strcmp(argv[i], "--latency-us") == 0)
             dst = &latency_us;
+        else if (strcmp(argv[i], "--window") == 0)
+            dst = &window;
         else
             return usage();
         if (i + 1 >= argc || parse_u64(argv[i + 1], dst) != 0)
@@ -125,12 +127,14 @@ int main(int argc, char **argv)
     }
     if (throughput_ms > 0) {
         unsigned n = nodes ? (unsigned)nodes : 3;
-        uint64_t c = sim_measure_throughput(seed, n, throughput_ms, (uint32_t)latency_us);
+        uint64_t c = sim_measure_throughput(seed, n, throughput_ms, (uint32_t)latency_us,
+                                            window);
         double wall = wall_s() - t0;
-        printf("raft-sim: throughput %u nodes, latency %llu us: %llu entries committed "
-               "in %llu simulated ms = %.0f entries/simulated s (wall %.2f s, %.0f "
-               "entries/wall s)\n",
-               n, (unsigned long long)latency_us, (unsigned long long)c,
+        printf("raft-sim: throughput %u nodes, latency %llu us, window %llu: %llu entries "
+               "committed in %llu simulated ms = %.0f entries/simulated s (wall %.2f s, "
+               "%.0f entries/wall s)\n",
+               n, (unsigned long long)latency_us, (unsigned long long)window,
+               (unsigned long long)c,
                (unsigned long long)throughput_ms, c * 1000.0 / throughput_ms, wall,
                c / wall);
         return c > 0 ? 0 : 1;

@@ -129,7 +129,7 @@ out:
 }
 
 uint64_t sim_measure_throughput(uint64_t seed, unsigned nodes, uint64_t ms,
-                                uint32_t latency_us)
+                                uint32_t latency_us, uint64_t window)
 {
     struct sim_options o;
     struct sim s;
@@ -148,9 +148,9 @@ uint64_t sim_measure_throughput(uint64_t seed, unsigned nodes, uint64_t ms,
     uint64_t start = sim_node(&s, l)->raft ? raft_commit_index(sim_node(&s, l)->raft) : 0;
     uint64_t end = s.now_us + ms * 1000;
     while (!s.violated && s.now_us < end && sim_leader(&s) == l) {
-        /* keep up to 1024 uncommitted entries outstanding, 100 per 100 us */
+        /* keep `window` uncommitted entries outstanding, checked every 100 us */
         struct raft *r = sim_node(&s, l)->raft;
-        for (int i = 0; i < 100 && raft_last_index(r) - raft_commit_index(r) < 1024; i++)
+        while (raft_last_index(r) - raft_commit_index(r) < window)
             sim_propose(&s, l, NULL);
         sim_run_until(&s, s.now_us + 100);
     }

@@ -18,9 +18,9 @@ int sim_run_seed(uint64_t seed, unsigned nodes, struct sim_stats *total, char *m
 uint64_t sim_measure_failover(uint64_t seed, unsigned nodes, uint32_t latency_us,
                               char *msg, size_t msglen);
 
-/* Proposes as fast as flow control allows for `ms` simulated ms; returns the
- * number of entries committed. */
+/* A client keeps `window` proposals (16-byte payloads) outstanding at the leader
+ * for `ms` simulated ms; returns the number of entries committed. */
 uint64_t sim_measure_throughput(uint64_t seed, unsigned nodes, uint64_t ms,
-                                uint32_t latency_us);
+                                uint32_t latency_us, uint64_t window);
 
 #endif
