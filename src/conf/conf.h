@@ -8,6 +8,11 @@
  *
  * A struct conf is immutable once loaded. A reload builds a new one beside the old;
  * the runtime swaps them. Everything a conf owns is freed by conf_free().
+ *
+ * File paths (tls_cert, tls_key, ca=, token_file, secret_file, data_dir, on_leader,
+ * on_follower, pid_file, log files) are kept as written when absolute, else joined
+ * to the directory of the configuration file. The syntax and every key are shown
+ * and explained in conf/raftlb.ini.
  */
 #ifndef RAFTLB_CONF_H
 #define RAFTLB_CONF_H
@@ -99,12 +104,14 @@ struct conf_pool {
     char *health_path;                /* default "/" */
     char *health_host;                /* Host header of probes, NULL: server address */
     char *health_body;                /* expected body substring, NULL: any */
-    /* health_expect = "200-399" or "200,204,300-399": up to 8 inclusive ranges */
+    /* health_expect = "200-399" or "200,204,300-399": up to 8 inclusive ranges;
+     * default 200-399 */
     uint16_t health_expect_lo[8];
     uint16_t health_expect_hi[8];
     size_t health_expect_count;
     uint32_t health_interval_ms;      /* default 1s */
-    uint32_t health_fast_interval_ms; /* while a server changes state; default interval/4 */
+    uint32_t health_fast_interval_ms; /* while a server changes state; default
+                                         interval/4, at least 10ms */
     uint32_t health_timeout_ms;       /* default 500ms */
     uint32_t rise;                    /* default 2 */
     uint32_t fall;                    /* default 3 */
@@ -116,7 +123,8 @@ struct conf_pool {
     int line;
 };
 
-/* One `tls_cert =` / `tls_key =` pair of a frontend (in order of appearance). */
+/* One `tls_cert =` / `tls_key =` pair of a frontend: the n-th tls_cert goes with the
+ * n-th tls_key. `line` is where the first of the two was written. */
 struct conf_tls_cert {
     char *cert_file;
     char *key_file;
@@ -154,7 +162,7 @@ struct conf_cluster {
     bool enabled;                      /* a [cluster] section is present */
     char node_id[CONF_NAME_MAX];
     struct conf_addr bind;
-    struct conf_peer *peers;           /* includes this node */
+    struct conf_peer *peers;           /* includes this node; from all `peers =` lines */
     size_t peer_count;
     char *data_dir;
     char *secret_file;

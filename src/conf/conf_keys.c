@@ -151,7 +151,8 @@ static int check_file(const char *path, int mode, char *err, size_t errlen)
     struct stat st;
 
     if (stat(path, &st) == -1) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot %s '%s': %s", mode == R_OK ? "read" : "execute", path,
+                 strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -277,8 +278,16 @@ static int set_tls_file(struct conf_loader *L, const struct conf_key *k, void *b
     size_t i;
     int rc = resolve_file(L, v, R_OK, &p, err, errlen);
 
-    if (rc != 0)
+    /* A file that cannot be read still takes its place in the pairing, so that its
+     * partner is not reported as unpaired too; the load fails anyway. */
+    if (rc == -1 && *v != '\0')
+        p = strdup(v);
+    if (rc == -2 || (rc == -1 && *v == '\0'))
         return rc;
+    if (p == NULL) {
+        L->oom = true;
+        return -2;
+    }
     for (i = 0; i < f->cert_count; i++)
         if ((is_cert ? f->certs[i].cert_file : f->certs[i].key_file) == NULL)
             break;
@@ -298,7 +307,7 @@ static int set_tls_file(struct conf_loader *L, const struct conf_key *k, void *b
         f->certs[i].cert_file = p;
     else
         f->certs[i].key_file = p;
-    return 0;
+    return rc;
 }
 
 static int set_balance_factor(struct conf_loader *L, const struct conf_key *k, void *base,

@@ -131,6 +131,17 @@ static void check_frontend(struct conf_loader *L, size_t i)
             conf_report(L, f->certs[j].line, "frontend '%s': tls_key without a tls_cert",
                         f->name);
     }
+    if (f->mode == CONF_MODE_TCP) {
+        static const char *const http_only[] = {
+            "timeout_http_request", "timeout_http_keepalive", "max_keepalive_requests",
+            "max_body_bytes",       "max_header_bytes",       "max_headers"};
+        for (size_t j = 0; j < 6; j++) {
+            int line = line_of(k, CONF_SECT_FRONTEND, http_only[j]);
+            if (line != 0)
+                conf_report(L, line, "frontend '%s': %s has no effect with mode = tcp",
+                            f->name, http_only[j]);
+        }
+    }
     if (f->cert_count == 0) {
         static const char *const tls_only[] = {"tls_ciphers", "tls_min_version",
                                                "timeout_tls_handshake"};
@@ -181,8 +192,13 @@ static void check_pool(struct conf_loader *L, size_t i)
         size_t backups = 0;
         for (size_t j = 0; j < p->server_count; j++)
             backups += p->servers[j].backup;
+        uint64_t weights = 0;
+        for (size_t j = 0; j < p->server_count; j++)
+            weights += p->servers[j].weight;
         if (backups == p->server_count)
             conf_report(L, p->line, "pool '%s' has only backup servers", p->name);
+        if (weights == 0)
+            conf_report(L, p->line, "pool '%s': every server has weight 0", p->name);
     }
     if (p->balance != CONF_BALANCE_RING && p->balance != CONF_BALANCE_MAGLEV) {
         static const char *const hash_only[] = {"hash_key", "balance_factor",

@@ -196,12 +196,10 @@ static const struct bad_case bad_cases[] = {
     {"unreadable tls_cert",
      "[frontend web]\nbind = 127.0.0.1:8080\npool = app\ntls_cert = missing.pem\n"
      "tls_key = key.pem\n[pool app]\nserver = a 127.0.0.1:9001\n",
-     {"%F:4: tls_cert: cannot read '%D/missing.pem': No such file or directory",
-      "%F:5: frontend 'web': tls_key without a tls_cert"}},
+     {"%F:4: tls_cert: cannot read '%D/missing.pem': No such file or directory"}},
     {"tls_cert is a directory", BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\n"
                                      "tls_cert = sub\ntls_key = key.pem\n",
-     {"%F:9: tls_cert: '%D/sub' is not a regular file",
-      "%F:10: frontend 'tls': tls_key without a tls_cert"}},
+     {"%F:9: tls_cert: '%D/sub' is not a regular file"}},
     {"tls_cert without tls_key", BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\n"
                                       "tls_cert = cert.pem\n",
      {"%F:9: frontend 'tls': tls_cert without a tls_key"}},
@@ -212,6 +210,21 @@ static const struct bad_case bad_cases[] = {
     {"tls options without a certificate", BASE "[frontend tls]\nbind = 127.0.0.1:8443\n"
                                                "pool = app\ntls_min_version = 1.3\n",
      {"%F:9: frontend 'tls': tls_min_version needs tls_cert and tls_key"}},
+    {"unreadable tls_key",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\ntls_cert = cert.pem\n"
+          "tls_key = absent.key\n",
+     {"%F:10: tls_key: cannot read '%D/absent.key': No such file or directory"}},
+    {"missing hook", BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
+                          "peers = n1@127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n"
+                          "on_follower = absent.sh\n",
+     {"%F:12: on_follower: cannot execute '%D/absent.sh': No such file or directory"}},
+    {"http keys on a tcp frontend",
+     BASE "[frontend t]\nbind = 127.0.0.1:8081\nmode = tcp\npool = app\nmax_headers = 50\n",
+     {"%F:10: frontend 't': max_headers has no effect with mode = tcp"}},
+    {"every server has weight 0", BASE "[pool z]\nserver = z 127.0.0.1:9009 weight=0\n",
+     {"%F:6: pool 'z': every server has weight 0"}},
+    {"only backup servers", BASE "[pool z]\nserver = z 127.0.0.1:9009 backup\n",
+     {"%F:6: pool 'z' has only backup servers"}},
     {"unreadable ca file", BASE "server = b 127.0.0.1:9002 tls ca=nope.pem\n",
      {"%F:6: server b: ca: cannot read '%D/nope.pem': No such file or directory"}},
     {"unreadable token_file", BASE "[admin]\nbind = 127.0.0.1:9100\ntoken_file = nope\n",
