@@ -7,3 +7,11 @@ libraftlb_io_a_SOURCES += \
 	src/net/session.c src/net/session.h \
 	src/net/tcp_session.c src/net/tcp_session.h \
 	src/net/worker.c src/net/worker.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_route
+TESTS += tests/unit/test_route
+tests_unit_test_route_SOURCES = tests/unit/test_route.c
+tests_unit_test_route_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_route_LDADD = $(IO_LIBS) $(TEST_LIBS)
+endif

@@ -1,0 +1,209 @@
+/*
+ * Unit tests of net/route: snapshots built from a configuration, picks through
+ * the pool's balancer, server overrides (down, weight), and in-flight counters
+ * shared by successive snapshots.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net/route.h"
+
+static struct conf_server servers[3];
+static struct conf_pool pool;
+static struct conf_frontend frontend;
+static struct conf conf;
+
+static void set_addr(struct conf_addr *a, uint16_t port)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+    memset(a, 0, sizeof(*a));
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->len = sizeof(*sin);
+    snprintf(a->text, sizeof(a->text), "127.0.0.1:%u", port);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(servers, 0, sizeof(servers));
+    memset(&pool, 0, sizeof(pool));
+    memset(&frontend, 0, sizeof(frontend));
+    memset(&conf, 0, sizeof(conf));
+    for (int i = 0; i < 3; i++) {
+        snprintf(servers[i].name, sizeof(servers[i].name), "s%d", i + 1);
+        set_addr(&servers[i].addr, (uint16_t)(9001 + i));
+        servers[i].weight = 1;
+    }
+    snprintf(pool.name, sizeof(pool.name), "app");
+    pool.balance = CONF_BALANCE_ROUNDROBIN;
+    pool.retries = 2;
+    pool.timeout_connect_ms = 2000;
+    pool.timeout_server_ms = 30000;
+    pool.servers = servers;
+    pool.server_count = 3;
+    snprintf(frontend.name, sizeof(frontend.name), "web");
+    snprintf(frontend.pool_name, sizeof(frontend.pool_name), "app");
+    frontend.mode = CONF_MODE_TCP;
+    frontend.timeout_client_ms = 5000;
+    conf.pools = &pool;
+    conf.pool_count = 1;
+    conf.frontends = &frontend;
+    conf.frontend_count = 1;
+    return 0;
+}
+
+static void test_route_build_copies_the_configuration(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    char err[256];
+    (void)state;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 7, &r, err, sizeof(err)), 0);
+    assert_int_equal(r->generation, 7);
+    const struct route_frontend *fe = route_find_frontend(r, "web");
+    assert_non_null(fe);
+    assert_ptr_equal(fe->pool, route_find_pool(r, "app"));
+    assert_int_equal(fe->timeout_client_ms, 5000);
+    assert_int_equal(fe->pool->server_count, 3);
+    assert_string_equal(fe->pool->servers[2].name, "s3");
+    assert_string_equal(fe->pool->servers[2].addr_text, "127.0.0.1:9003");
+    assert_int_equal(fe->pool->retries, 2);
+    assert_null(route_find_frontend(r, "nope"));
+    assert_null(route_find_pool(r, "nope"));
+    route_free(r);
+    route_counters_free(&reg);
+}
+
+static void test_route_pick_round_robin_covers_every_server(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    char err[256];
+    int seen[3] = {0};
+    (void)state;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    for (int i = 0; i < 30; i++) {
+        int s = route_pick(p, NULL, 0, false, 0);
+        assert_in_range(s, 0, 2);
+        seen[s]++;
+    }
+    assert_int_equal(seen[0], 10);
+    assert_int_equal(seen[1], 10);
+    assert_int_equal(seen[2], 10);
+    /* excluding two leaves the third */
+    uint64_t ex = (1u << 0) | (1u << 2);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(route_pick(p, &ex, 0, false, 0), 1);
+    ex = 7;
+    assert_int_equal(route_pick(p, &ex, 0, false, 0), -1);
+    route_free(r);
+    route_counters_free(&reg);
+}
+
+static void test_route_overrides_take_servers_out(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    char err[256];
+    struct route_server_override ov[] = {
+        {"app", "s1", ROUTE_SERVER_DOWN, -1},
+        {"app", "s3", ROUTE_SERVER_UP, 0}, /* weight 0: never picked */
+    };
+    (void)state;
+    assert_int_equal(route_build(&conf, ov, 2, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    assert_int_equal(p->servers[0].state, ROUTE_SERVER_DOWN);
+    assert_int_equal(p->servers[2].weight, 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(route_pick(p, NULL, 0, false, 0), 1);
+    route_free(r);
+
+    struct route_server_override all_down[] = {
+        {"app", "s1", ROUTE_SERVER_DOWN, -1},
+        {"app", "s2", ROUTE_SERVER_MAINT, -1},
+        {"app", "s3", ROUTE_SERVER_DRAIN, -1},
+    };
+    assert_int_equal(route_build(&conf, all_down, 3, &reg, 2, &r, err, sizeof(err)), 0);
+    assert_int_equal(route_pick(route_find_pool(r, "app"), NULL, 0, false, 0), -1);
+    route_free(r);
+    route_counters_free(&reg);
+}
+
+static void test_route_counters_survive_a_new_snapshot(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r1 = NULL, *r2 = NULL;
+    char err[256];
+    (void)state;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r1, err, sizeof(err)), 0);
+    struct route_counter *c = r1->pools[0].servers[1].counter;
+    atomic_fetch_add(&c->inflight, 3);
+    /* a new snapshot with the servers in another order keeps counting */
+    struct conf_server tmp = servers[0];
+    servers[0] = servers[1];
+    servers[1] = tmp;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 2, &r2, err, sizeof(err)), 0);
+    assert_string_equal(r2->pools[0].servers[0].name, "s2");
+    assert_ptr_equal(r2->pools[0].servers[0].counter, c);
+    assert_int_equal(atomic_load(&r2->pools[0].servers[0].counter->inflight), 3);
+    route_free(r1);
+    route_free(r2);
+    route_counters_free(&reg);
+}
+
+static void test_route_leastconn_reads_the_counters(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    char err[256];
+    (void)state;
+    pool.balance = CONF_BALANCE_LEASTCONN;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    assert_true(p->needs_load);
+    atomic_store(&p->servers[0].counter->inflight, 5);
+    atomic_store(&p->servers[1].counter->inflight, 1);
+    atomic_store(&p->servers[2].counter->inflight, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(route_pick(p, NULL, 0, false, (uint64_t)i * 7919), 1);
+    route_free(r);
+    route_counters_free(&reg);
+}
+
+static void test_route_build_fails_on_unknown_pool(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = (struct route *)&reg; /* must be reset to NULL */
+    char err[256] = "";
+    (void)state;
+    snprintf(frontend.pool_name, sizeof(frontend.pool_name), "missing");
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r, err, sizeof(err)), -1);
+    assert_null(r);
+    assert_non_null(strstr(err, "missing"));
+    route_counters_free(&reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_route_build_copies_the_configuration, setup),
+        cmocka_unit_test_setup(test_route_pick_round_robin_covers_every_server, setup),
+        cmocka_unit_test_setup(test_route_overrides_take_servers_out, setup),
+        cmocka_unit_test_setup(test_route_counters_survive_a_new_snapshot, setup),
+        cmocka_unit_test_setup(test_route_leastconn_reads_the_counters, setup),
+        cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
