@@ -26,6 +26,8 @@ struct sim_options {
     uint64_t seed;
     unsigned n_nodes;        /* 1..SIM_MAX_NODES, initial voters 1..n */
     unsigned n_learners;     /* extra learners n+1..n+k (n + k <= SIM_MAX_NODES) */
+    unsigned n_joiners;      /* then servers outside the bootstrap configuration,
+                                started with an empty one (to be added later) */
     uint32_t heartbeat_ms;
     uint32_t election_timeout_ms;
     bool pre_vote;

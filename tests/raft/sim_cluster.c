@@ -55,12 +55,13 @@ struct sim_node *sim_node(struct sim *s, uint64_t id)
 
 static void bootstrap_conf(const struct sim *s, struct raft_configuration *c)
 {
+    unsigned members = s->o.n_nodes + s->o.n_learners;
     memset(c, 0, sizeof(*c));
-    for (unsigned i = 0; i < s->n; i++) {
+    for (unsigned i = 0; i < members; i++) {
         c->servers[i].id = i + 1;
         c->servers[i].role = i < s->o.n_nodes ? RAFT_VOTER : RAFT_LEARNER;
     }
-    c->n_servers = s->n;
+    c->n_servers = members;
 }
 
 static void sm_restore(struct sim_node *nd, const uint8_t *data, size_t len)
@@ -93,6 +94,8 @@ int sim_restart(struct sim *s, uint64_t id)
     ro.max_inflight_msgs = s->o.max_inflight_msgs;
     ro.max_batch_entries = s->o.max_batch_entries ? s->o.max_batch_entries : 16;
     bootstrap_conf(s, &boot);
+    if (id > s->o.n_nodes + s->o.n_learners)
+        boot.n_servers = 0; /* a joiner knows nobody until the leader adds it */
     struct raft_snapshot snap = {.meta = nd->disk.snap_meta,
                                  .data = nd->disk.snap_data,
                                  .data_len = nd->disk.snap_len};
@@ -243,7 +246,7 @@ int sim_init(struct sim *s, const struct sim_options *o)
 {
     memset(s, 0, sizeof(*s));
     s->o = *o;
-    s->n = o->n_nodes + o->n_learners;
+    s->n = o->n_nodes + o->n_learners + o->n_joiners;
     if (o->n_nodes == 0 || s->n > SIM_MAX_NODES) {
         snprintf(s->violation, sizeof(s->violation), "bad node count");
         return -1;

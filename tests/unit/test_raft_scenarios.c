@@ -609,6 +609,34 @@ static void test_raft_learner_promotion_counts(void **state)
     sim_free(&s);
 }
 
+static void test_raft_joining_server_added_then_promoted(void **state)
+{
+    (void)state;
+    struct sim s;
+    struct sim_options o;
+    sim_options_default(&o, 63, 3);
+    o.n_joiners = 1; /* node 4 starts with an empty configuration */
+    assert_int_equal(sim_init(&s, &o), 0);
+    uint64_t l = sim_wait_leader(&s, 3000, true);
+    for (int i = 0; i < 5; i++)
+        commit_n(&s, l, 40); /* enough for snapshots: the joiner gets one */
+    sim_run_for(&s, 2000);
+    assert_int_equal(raft_configuration(R(&s, 4))->n_servers, 0);
+    assert_int_equal(raft_role(R(&s, 4)), RAFT_FOLLOWER); /* never campaigned */
+    assert_int_equal(raft_term(R(&s, 4)), 0);
+    assert_int_equal(sim_change(&s, l, RAFT_CHANGE_ADD_LEARNER, 4), 0);
+    converge(&s, 3000);
+    assert_int_equal(s.nodes[3].sm_hash, s.nodes[l - 1].sm_hash);
+    assert_int_equal(raft_configuration(R(&s, 4))->n_servers, 4);
+    assert_int_equal(sim_change(&s, l, RAFT_CHANGE_ADD_VOTER, 4), 0);
+    sim_run_for(&s, 100);
+    /* 4 voters: the leader, one old voter and the new one make a quorum */
+    sim_crash(&s, l == 1 ? 2 : 1, false);
+    commit_n(&s, l, 10);
+    CHECK_SIM(&s);
+    sim_free(&s);
+}
+
 static void test_raft_disk_write_failure(void **state)
 {
     (void)state;
@@ -708,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_raft_one_change_at_a_time_and_rollback),
         cmocka_unit_test(test_raft_learner_never_votes_or_counts),
         cmocka_unit_test(test_raft_learner_promotion_counts),
+        cmocka_unit_test(test_raft_joining_server_added_then_promoted),
         cmocka_unit_test(test_raft_disk_write_failure),
         cmocka_unit_test(test_raft_torn_write),
         cmocka_unit_test(test_raft_repeated_leader_kills_elect_within_bound),
