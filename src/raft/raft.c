@@ -15,10 +15,10 @@
  * the core free of overflow whatever a peer or a disk says. */
 #define RAFT_NUMBER_MAX (UINT64_C(1) << 62)
 
-#define ERRF(...)                                                                  \
-    do {                                                                           \
-        if (err != NULL && errlen > 0)                                             \
-            snprintf(err, errlen, __VA_ARGS__);                                    \
+#define ERRF(...)                                                                        \
+    do {                                                                                 \
+        if (err != NULL && errlen > 0)                                                   \
+            snprintf(err, errlen, __VA_ARGS__);                                          \
     } while (0)
 
 void raft_options_init(struct raft_options *opts, uint64_t id, uint64_t seed)
@@ -71,8 +71,8 @@ struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
     struct raft *r = NULL;
 
     if (opts == NULL || opts->id == 0 || opts->heartbeat_ms == 0 ||
-        opts->election_timeout_ms <= opts->heartbeat_ms ||
-        opts->max_inflight_msgs == 0 || opts->max_batch_entries == 0) {
+        opts->election_timeout_ms <= opts->heartbeat_ms || opts->max_inflight_msgs == 0 ||
+        opts->max_batch_entries == 0) {
         ERRF("raft: invalid options (id must be non-zero, heartbeat < election timeout)");
         return NULL;
     }
@@ -107,8 +107,8 @@ struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
         goto fail;
     }
     if (snapshot != NULL && snapshot->meta.last_index > 0) {
-        if (raft_snapshot_store(r, &snapshot->meta, snapshot->data,
-                                snapshot->data_len) != 0) {
+        if (raft_snapshot_store(r, &snapshot->meta, snapshot->data, snapshot->data_len) !=
+            0) {
             ERRF("raft: out of memory");
             goto fail;
         }
@@ -128,8 +128,8 @@ struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
                  (unsigned long long)entries[i].term);
             goto fail;
         }
-        if (raft_log_append(&r->log, entries[i].term, entries[i].type,
-                            entries[i].payload, entries[i].payload_len) != 0) {
+        if (raft_log_append(&r->log, entries[i].term, entries[i].type, entries[i].payload,
+                            entries[i].payload_len) != 0) {
             ERRF("raft: out of memory");
             goto fail;
         }
@@ -159,8 +159,7 @@ void raft_free(struct raft *r)
     free(r);
 }
 
-struct raft_message *raft_send(struct raft *r, enum raft_message_type type,
-                               uint64_t to)
+struct raft_message *raft_send(struct raft *r, enum raft_message_type type, uint64_t to)
 {
     if (r->n_out == r->cap_out) {
         size_t cap = r->cap_out ? r->cap_out * 2 : 16;
@@ -207,8 +206,8 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
     raft_reset_election_timer(r);
 }
 
-int raft_append_local(struct raft *r, enum raft_entry_type type,
-                      const uint8_t *payload, size_t len)
+int raft_append_local(struct raft *r, enum raft_entry_type type, const uint8_t *payload,
+                      size_t len)
 {
     int rv = raft_log_append(&r->log, r->term, type, payload, len);
     if (rv != 0)
@@ -230,9 +229,10 @@ static bool message_valid(const struct raft_message *m)
         return m->u.append_entries.prev_log_index < RAFT_NUMBER_MAX &&
                m->u.append_entries.prev_log_term < RAFT_NUMBER_MAX &&
                m->u.append_entries.leader_commit < RAFT_NUMBER_MAX &&
-               m->u.append_entries.n_entries < RAFT_NUMBER_MAX -
-                                                   m->u.append_entries.prev_log_index &&
-               (m->u.append_entries.n_entries == 0 || m->u.append_entries.entries != NULL);
+               m->u.append_entries.n_entries <
+                   RAFT_NUMBER_MAX - m->u.append_entries.prev_log_index &&
+               (m->u.append_entries.n_entries == 0 ||
+                m->u.append_entries.entries != NULL);
     case RAFT_MSG_APPEND_ENTRIES_RESULT:
         return m->u.append_entries_result.last_index < RAFT_NUMBER_MAX &&
                m->u.append_entries_result.rejected_index < RAFT_NUMBER_MAX &&
@@ -241,7 +241,8 @@ static bool message_valid(const struct raft_message *m)
     case RAFT_MSG_INSTALL_SNAPSHOT:
         return m->u.install_snapshot.meta.last_index < RAFT_NUMBER_MAX &&
                m->u.install_snapshot.meta.last_term < RAFT_NUMBER_MAX &&
-               m->u.install_snapshot.meta.conf_index <= m->u.install_snapshot.meta.last_index;
+               m->u.install_snapshot.meta.conf_index <=
+                   m->u.install_snapshot.meta.last_index;
     case RAFT_MSG_INSTALL_SNAPSHOT_RESULT:
         return m->u.install_snapshot_result.last_index < RAFT_NUMBER_MAX;
     default:
@@ -255,8 +256,8 @@ static void handle_receive(struct raft *r, const struct raft_message *m)
      * request decides for itself (§4.2.3, it may be ignored entirely). A
      * PreVote reply carries the term it was asked for and changes nothing. */
     if (m->term > r->term && m->type != RAFT_MSG_REQUEST_VOTE &&
-        !(m->type == RAFT_MSG_REQUEST_VOTE_RESULT &&
-          m->u.request_vote_result.pre_vote && m->u.request_vote_result.vote_granted)) {
+        !(m->type == RAFT_MSG_REQUEST_VOTE_RESULT && m->u.request_vote_result.pre_vote &&
+          m->u.request_vote_result.vote_granted)) {
         bool from_leader = m->type == RAFT_MSG_APPEND_ENTRIES ||
                            m->type == RAFT_MSG_INSTALL_SNAPSHOT ||
                            m->type == RAFT_MSG_TIMEOUT_NOW;
@@ -384,8 +385,8 @@ static void finalise(struct raft *r, struct raft_update *up)
         r->unstable_from = last + 1;
     }
     /* Apply only what is both committed and durable here. */
-    uint64_t applicable = r->commit_index < r->persisted_index ? r->commit_index
-                                                               : r->persisted_index;
+    uint64_t applicable =
+        r->commit_index < r->persisted_index ? r->commit_index : r->persisted_index;
     if (applicable > r->applied_index && r->applied_index >= r->log.offset) {
         up->flags |= RAFT_UPDATE_COMMITTED;
         up->committed = raft_log_get(&r->log, r->applied_index + 1);
@@ -524,15 +525,42 @@ out:
     return rv;
 }
 
-enum raft_role raft_role(const struct raft *r) { return r->role; }
-uint64_t raft_id(const struct raft *r) { return r->opts.id; }
-uint64_t raft_term(const struct raft *r) { return r->term; }
-uint64_t raft_vote(const struct raft *r) { return r->vote; }
-uint64_t raft_leader(const struct raft *r) { return r->leader; }
-uint64_t raft_commit_index(const struct raft *r) { return r->commit_index; }
-uint64_t raft_applied_index(const struct raft *r) { return r->applied_index; }
-uint64_t raft_last_index(const struct raft *r) { return raft_log_last_index(&r->log); }
-uint64_t raft_snapshot_index(const struct raft *r) { return r->snap_meta.last_index; }
+enum raft_role raft_role(const struct raft *r)
+{
+    return r->role;
+}
+uint64_t raft_id(const struct raft *r)
+{
+    return r->opts.id;
+}
+uint64_t raft_term(const struct raft *r)
+{
+    return r->term;
+}
+uint64_t raft_vote(const struct raft *r)
+{
+    return r->vote;
+}
+uint64_t raft_leader(const struct raft *r)
+{
+    return r->leader;
+}
+uint64_t raft_commit_index(const struct raft *r)
+{
+    return r->commit_index;
+}
+uint64_t raft_applied_index(const struct raft *r)
+{
+    return r->applied_index;
+}
+uint64_t raft_last_index(const struct raft *r)
+{
+    return raft_log_last_index(&r->log);
+}
+uint64_t raft_snapshot_index(const struct raft *r)
+{
+    return r->snap_meta.last_index;
+}
 
 bool raft_leader_ready(const struct raft *r)
 {
@@ -542,7 +570,8 @@ bool raft_leader_ready(const struct raft *r)
 
 bool raft_snapshot_wanted(const struct raft *r)
 {
-    return r->applied_index - r->snap_meta.last_index >= r->opts.snapshot_threshold;
+    return r->opts.snapshot_threshold > 0 &&
+           r->applied_index - r->snap_meta.last_index >= r->opts.snapshot_threshold;
 }
 
 const struct raft_snapshot_meta *raft_snapshot_meta(const struct raft *r)
@@ -562,16 +591,16 @@ const struct raft_configuration *raft_configuration(const struct raft *r)
 
 const char *raft_role_name(enum raft_role role)
 {
-    static const char *names[RAFT_ROLE_COUNT] = {"follower", "pre-candidate",
-                                                 "candidate", "leader"};
+    static const char *names[RAFT_ROLE_COUNT] = {"follower", "pre-candidate", "candidate",
+                                                 "leader"};
     return role < RAFT_ROLE_COUNT ? names[role] : "unknown";
 }
 
 const char *raft_message_type_name(enum raft_message_type type)
 {
     static const char *names[RAFT_MSG_TYPE_COUNT] = {
-        "RequestVote",      "RequestVoteResult",     "AppendEntries",
-        "AppendEntriesResult", "InstallSnapshot", "InstallSnapshotResult",
+        "RequestVote",         "RequestVoteResult", "AppendEntries",
+        "AppendEntriesResult", "InstallSnapshot",   "InstallSnapshotResult",
         "TimeoutNow"};
     return type < RAFT_MSG_TYPE_COUNT ? names[type] : "unknown";
 }

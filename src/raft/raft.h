@@ -42,14 +42,14 @@
 #include <stdint.h>
 
 /* Error codes (negative return values). */
-#define RAFT_EINVAL (-1)     /* a bad argument or a malformed event */
-#define RAFT_ENOMEM (-2)     /* allocation failed; the instance is unchanged */
+#define RAFT_EINVAL     (-1) /* a bad argument or a malformed event */
+#define RAFT_ENOMEM     (-2) /* allocation failed; the instance is unchanged */
 #define RAFT_ENOTLEADER (-3) /* a proposal or request sent to a non-leader */
-#define RAFT_EBUSY (-4)      /* a membership change or transfer already in progress */
-#define RAFT_ECORRUPT (-5)   /* stored or received data does not decode */
-#define RAFT_EHALTED (-6)    /* the instance halted after a persistence failure */
-#define RAFT_ETOOBIG (-7)    /* a proposal larger than the configured maximum */
-#define RAFT_ENOTFOUND (-8)  /* an unknown node id */
+#define RAFT_EBUSY      (-4) /* a membership change or transfer already in progress */
+#define RAFT_ECORRUPT   (-5) /* stored or received data does not decode */
+#define RAFT_EHALTED    (-6) /* the instance halted after a persistence failure */
+#define RAFT_ETOOBIG    (-7) /* a proposal larger than the configured maximum */
+#define RAFT_ENOTFOUND  (-8) /* an unknown node id */
 
 #define RAFT_CONFIGURATION_MAX 16 /* servers in one configuration */
 
@@ -77,8 +77,8 @@ struct raft_hard_state {
 };
 
 enum raft_server_role {
-    RAFT_VOTER = 0,  /* votes and counts towards quorums */
-    RAFT_LEARNER,    /* receives the log, never votes, never counts (§4.2.1) */
+    RAFT_VOTER = 0, /* votes and counts towards quorums */
+    RAFT_LEARNER,   /* receives the log, never votes, never counts (§4.2.1) */
     RAFT_SERVER_ROLE_COUNT
 };
 
@@ -109,13 +109,13 @@ struct raft_snapshot {
 };
 
 enum raft_message_type {
-    RAFT_MSG_REQUEST_VOTE = 0,    /* also PreVote when pre_vote is set (§9.6) */
+    RAFT_MSG_REQUEST_VOTE = 0, /* also PreVote when pre_vote is set (§9.6) */
     RAFT_MSG_REQUEST_VOTE_RESULT,
-    RAFT_MSG_APPEND_ENTRIES,      /* also the heartbeat (no entries) */
+    RAFT_MSG_APPEND_ENTRIES, /* also the heartbeat (no entries) */
     RAFT_MSG_APPEND_ENTRIES_RESULT,
     RAFT_MSG_INSTALL_SNAPSHOT,
     RAFT_MSG_INSTALL_SNAPSHOT_RESULT,
-    RAFT_MSG_TIMEOUT_NOW,         /* leadership transfer (§3.10) */
+    RAFT_MSG_TIMEOUT_NOW, /* leadership transfer (§3.10) */
     RAFT_MSG_TYPE_COUNT
 };
 
@@ -240,12 +240,12 @@ enum raft_role {
 };
 
 #define RAFT_UPDATE_HARD_STATE (1u << 0)
-#define RAFT_UPDATE_ENTRIES (1u << 1)
-#define RAFT_UPDATE_SNAPSHOT (1u << 2)   /* persist, then restore the application */
-#define RAFT_UPDATE_MESSAGES (1u << 3)
-#define RAFT_UPDATE_COMMITTED (1u << 4)
-#define RAFT_UPDATE_ROLE (1u << 5)       /* role, term or known leader changed */
-#define RAFT_UPDATE_COMPACT (1u << 6)    /* storage may drop entries <= compact_index */
+#define RAFT_UPDATE_ENTRIES    (1u << 1)
+#define RAFT_UPDATE_SNAPSHOT   (1u << 2) /* persist, then restore the application */
+#define RAFT_UPDATE_MESSAGES   (1u << 3)
+#define RAFT_UPDATE_COMMITTED  (1u << 4)
+#define RAFT_UPDATE_ROLE       (1u << 5) /* role, term or known leader changed */
+#define RAFT_UPDATE_COMPACT    (1u << 6) /* storage may drop entries <= compact_index */
 
 /* What the driver must do after one raft_step() (see the contract at the top). */
 struct raft_update {
@@ -259,27 +259,28 @@ struct raft_update {
     const struct raft_entry *committed;
     size_t n_committed;
     uint64_t compact_index;
-    uint64_t proposed_index; /* RAFT_EVENT_PROPOSE/CHANGE: the new entry's index */
+    uint64_t proposed_index;  /* RAFT_EVENT_PROPOSE/CHANGE: the new entry's index */
     uint64_t next_timeout_ms; /* deliver a TICK no later than this */
     enum raft_role role;
     uint64_t leader; /* known leader, 0: none */
 };
 
 struct raft_options {
-    uint64_t id;                   /* this server, never 0 */
-    uint64_t seed;                 /* seeds the election-timeout randomness */
-    uint32_t heartbeat_ms;         /* default 50 */
-    uint32_t election_timeout_ms;  /* randomised in [t, 2t); default 300 */
-    bool pre_vote;                 /* §9.6, default on (raft_options_init) */
-    bool check_quorum;             /* §6.2, default on */
-    uint32_t max_inflight_msgs;    /* AppendEntries in flight per follower, default 64 */
-    uint64_t max_inflight_bytes;   /* payload bytes in flight per follower, default 4 MiB */
-    uint32_t max_batch_entries;    /* entries per AppendEntries, default 64 */
-    uint64_t max_batch_bytes;      /* payload bytes per AppendEntries, default 1 MiB */
-    uint64_t max_entry_bytes;      /* largest proposal, default 1 MiB */
-    uint64_t snapshot_threshold;   /* entries since the last snapshot before update asks
-                                      for one (snapshot_wanted), default 1024 */
-    uint64_t snapshot_trailing;    /* entries kept after a snapshot, default 128 */
+    uint64_t id;                  /* this server, never 0 */
+    uint64_t seed;                /* seeds the election-timeout randomness */
+    uint32_t heartbeat_ms;        /* default 50 */
+    uint32_t election_timeout_ms; /* randomised in [t, 2t); default 300 */
+    bool pre_vote;                /* §9.6, default on (raft_options_init) */
+    bool check_quorum;            /* §6.2, default on */
+    uint32_t max_inflight_msgs;   /* AppendEntries in flight per follower, default 64 */
+    uint64_t max_inflight_bytes; /* payload bytes in flight per follower, default 4 MiB */
+    uint32_t max_batch_entries;  /* entries per AppendEntries, default 64 */
+    uint64_t max_batch_bytes;    /* payload bytes per AppendEntries, default 1 MiB */
+    uint64_t max_entry_bytes;    /* largest proposal, default 1 MiB */
+    uint64_t snapshot_threshold; /* entries since the last snapshot before update asks
+                                    for one (snapshot_wanted), default 1024,
+                                    0: never */
+    uint64_t snapshot_trailing;  /* entries kept after a snapshot, default 128 */
 };
 
 struct raft;
@@ -299,15 +300,15 @@ struct raft *raft_new(const struct raft_options *opts, uint64_t now_ms,
                       const struct raft_hard_state *hs,
                       const struct raft_snapshot *snapshot,
                       const struct raft_entry *entries, size_t n_entries,
-                      const struct raft_configuration *bootstrap,
-                      char *err, size_t errlen);
+                      const struct raft_configuration *bootstrap, char *err,
+                      size_t errlen);
 void raft_free(struct raft *r);
 
 /* Processes one event and fills `update` (always reset first). Returns 0, or a
  * negative code with detail in err; on error the update is still valid (it may
  * carry messages produced before the error was found). */
-int raft_step(struct raft *r, const struct raft_event *event,
-              struct raft_update *update, char *err, size_t errlen);
+int raft_step(struct raft *r, const struct raft_event *event, struct raft_update *update,
+              char *err, size_t errlen);
 
 /* Read-only views. */
 enum raft_role raft_role(const struct raft *r);

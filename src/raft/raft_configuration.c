@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ERRF(...)                                                                  \
-    do {                                                                           \
-        if (err != NULL && errlen > 0)                                             \
-            snprintf(err, errlen, __VA_ARGS__);                                    \
+#define ERRF(...)                                                                        \
+    do {                                                                                 \
+        if (err != NULL && errlen > 0)                                                   \
+            snprintf(err, errlen, __VA_ARGS__);                                          \
     } while (0)
 
 size_t raft_configuration_encoded_len(const struct raft_configuration *c)
@@ -85,8 +85,7 @@ bool raft_conf_valid(const struct raft_configuration *c)
     return raft_conf_n_voters(c) > 0;
 }
 
-const struct raft_server *raft_conf_get(const struct raft_configuration *c,
-                                        uint64_t id)
+const struct raft_server *raft_conf_get(const struct raft_configuration *c, uint64_t id)
 {
     for (uint32_t i = 0; i < c->n_servers; i++)
         if (c->servers[i].id == id)
@@ -117,7 +116,8 @@ int raft_conf_at(const struct raft *r, uint64_t index, struct raft_configuration
         const struct raft_entry *e = raft_log_get(&r->log, i);
         if (e->type == RAFT_ENTRY_CONFIG) {
             struct raft_configuration tmp;
-            if (raft_configuration_decode(&tmp, e->payload, e->payload_len, NULL, 0) != 0 ||
+            if (raft_configuration_decode(&tmp, e->payload, e->payload_len, NULL, 0) !=
+                    0 ||
                 !raft_conf_valid(&tmp))
                 return RAFT_ECORRUPT; /* *c is left unchanged */
             *c = tmp;
@@ -181,8 +181,8 @@ void raft_membership_committed(struct raft *r)
  * error, not asserted): leader; no uncommitted configuration (§4.1, one at a
  * time); an entry of the current term committed (the fix of §4.1's safety bug
  * noted in the dissertation errata); no transfer in progress. */
-int raft_membership_change(struct raft *r, enum raft_change_op op, uint64_t id,
-                           char *err, size_t errlen)
+int raft_membership_change(struct raft *r, enum raft_change_op op, uint64_t id, char *err,
+                           size_t errlen)
 {
     struct raft_configuration next = r->conf;
     uint8_t buf[4 + RAFT_CONFIGURATION_MAX * 9];

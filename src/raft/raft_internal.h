@@ -81,20 +81,18 @@ struct raft {
 };
 
 /* raft.c */
-struct raft_message *raft_send(struct raft *r, enum raft_message_type type,
-                               uint64_t to);
+struct raft_message *raft_send(struct raft *r, enum raft_message_type type, uint64_t to);
 void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader);
 void raft_set_term(struct raft *r, uint64_t term);
 void raft_reset_election_timer(struct raft *r);
 uint32_t raft_random_timeout(struct raft *r);
-int raft_append_local(struct raft *r, enum raft_entry_type type,
-                      const uint8_t *payload, size_t len);
+int raft_append_local(struct raft *r, enum raft_entry_type type, const uint8_t *payload,
+                      size_t len);
 
 /* raft_configuration.c */
 /* Ids non-zero and unique, roles known, at least one voter. */
 bool raft_conf_valid(const struct raft_configuration *c);
-const struct raft_server *raft_conf_get(const struct raft_configuration *c,
-                                        uint64_t id);
+const struct raft_server *raft_conf_get(const struct raft_configuration *c, uint64_t id);
 bool raft_conf_is_voter(const struct raft_configuration *c, uint64_t id);
 uint32_t raft_conf_n_voters(const struct raft_configuration *c);
 /* Recomputes conf/conf_index from the log, falling back to the snapshot's. */
@@ -102,8 +100,8 @@ int raft_conf_rebuild(struct raft *r);
 /* The configuration in force at `index` (<= last index), for a snapshot. */
 int raft_conf_at(const struct raft *r, uint64_t index, struct raft_configuration *c,
                  uint64_t *conf_index);
-int raft_membership_change(struct raft *r, enum raft_change_op op, uint64_t id,
-                           char *err, size_t errlen);
+int raft_membership_change(struct raft *r, enum raft_change_op op, uint64_t id, char *err,
+                           size_t errlen);
 void raft_membership_sync_progress(struct raft *r);
 void raft_membership_committed(struct raft *r);
 
@@ -129,8 +127,8 @@ void raft_leader_tick(struct raft *r);
 void raft_commit_advanced(struct raft *r);
 
 /* raft_snapshot.c */
-int raft_snapshot_take(struct raft *r, uint64_t index, const uint8_t *data,
-                       size_t len, char *err, size_t errlen);
+int raft_snapshot_take(struct raft *r, uint64_t index, const uint8_t *data, size_t len,
+                       char *err, size_t errlen);
 int raft_snapshot_store(struct raft *r, const struct raft_snapshot_meta *meta,
                         const uint8_t *data, size_t len);
 

@@ -12,9 +12,9 @@
 #define RAFT_INFLIGHT_MAX 256 /* upper bound of raft_options.max_inflight_msgs */
 
 enum raft_progress_state {
-    RAFT_PROGRESS_PROBE = 0,  /* next_index is a guess; one probe per heartbeat */
-    RAFT_PROGRESS_PIPELINE,   /* optimistic: send ahead up to the in-flight bounds */
-    RAFT_PROGRESS_SNAPSHOT,   /* an InstallSnapshot is in flight */
+    RAFT_PROGRESS_PROBE = 0, /* next_index is a guess; one probe per heartbeat */
+    RAFT_PROGRESS_PIPELINE,  /* optimistic: send ahead up to the in-flight bounds */
+    RAFT_PROGRESS_SNAPSHOT,  /* an InstallSnapshot is in flight */
     RAFT_PROGRESS_STATE_COUNT
 };
 

@@ -120,9 +120,8 @@ void raft_replicate_to(struct raft *r, struct raft_progress *p, bool heartbeat)
         return;
     }
     bool sent_any = false;
-    while (p->next_index <= last &&
-           raft_progress_can_send(p, r->opts.max_inflight_msgs,
-                                  r->opts.max_inflight_bytes)) {
+    while (p->next_index <= last && raft_progress_can_send(p, r->opts.max_inflight_msgs,
+                                                           r->opts.max_inflight_bytes)) {
         uint32_t n = send_append(r, p, p->next_index, true);
         if (n == 0)
             break;
@@ -175,8 +174,7 @@ void raft_maybe_commit(struct raft *r)
         return;
     qsort(match, n, sizeof(match[0]), cmp_desc);
     uint64_t candidate = match[n / 2];
-    if (candidate <= r->commit_index ||
-        raft_log_term_at(&r->log, candidate) != r->term)
+    if (candidate <= r->commit_index || raft_log_term_at(&r->log, candidate) != r->term)
         return;
     r->commit_index = candidate;
     raft_commit_advanced(r);
@@ -253,9 +251,8 @@ static void reply_append(struct raft *r, uint64_t to, bool success, uint64_t las
     }
     /* Fast back-off hint: our highest index <= rejected whose term is <= the
      * leader's prev_log_term, so the leader can skip a whole conflicting term. */
-    uint64_t hint = rejected < raft_log_last_index(&r->log)
-                        ? rejected
-                        : raft_log_last_index(&r->log);
+    uint64_t hint =
+        rejected < raft_log_last_index(&r->log) ? rejected : raft_log_last_index(&r->log);
     while (hint > r->log.offset && raft_log_term_at(&r->log, hint) > prev_term)
         hint--;
     res->rejected_index = rejected;
@@ -319,7 +316,8 @@ void raft_recv_append_entries(struct raft *r, const struct raft_message *m)
         if (!entry_valid(&entries[i], index, m->term))
             return;
         if (index <= raft_log_last_index(&r->log) &&
-            raft_log_term_at(&r->log, index) != entries[i].term && index <= r->commit_index)
+            raft_log_term_at(&r->log, index) != entries[i].term &&
+            index <= r->commit_index)
             return;
     }
     for (uint64_t i = 0; i < n; i++) {

@@ -31,16 +31,15 @@ int raft_snapshot_store(struct raft *r, const struct raft_snapshot_meta *meta,
  * `data` is the application's image at exactly `index`. The driver has stored
  * the snapshot itself; the update's compact_index tells storage what it may
  * drop. */
-int raft_snapshot_take(struct raft *r, uint64_t index, const uint8_t *data,
-                       size_t len, char *err, size_t errlen)
+int raft_snapshot_take(struct raft *r, uint64_t index, const uint8_t *data, size_t len,
+                       char *err, size_t errlen)
 {
     struct raft_snapshot_meta meta;
 
     if (index == 0 || index > r->applied_index || index <= r->snap_meta.last_index ||
         index <= r->log.offset || (len > 0 && data == NULL)) {
         if (err != NULL && errlen > 0)
-            snprintf(err, errlen,
-                     "raft: snapshot index %llu not in (%llu, applied %llu]",
+            snprintf(err, errlen, "raft: snapshot index %llu not in (%llu, applied %llu]",
                      (unsigned long long)index,
                      (unsigned long long)r->snap_meta.last_index,
                      (unsigned long long)r->applied_index);

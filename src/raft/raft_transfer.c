@@ -9,10 +9,10 @@
 
 #include <stdio.h>
 
-#define ERRF(...)                                                                  \
-    do {                                                                           \
-        if (err != NULL && errlen > 0)                                             \
-            snprintf(err, errlen, __VA_ARGS__);                                    \
+#define ERRF(...)                                                                        \
+    do {                                                                                 \
+        if (err != NULL && errlen > 0)                                                   \
+            snprintf(err, errlen, __VA_ARGS__);                                          \
     } while (0)
 
 /* Chooses the voter (other than us) with the highest match index. */

@@ -20,10 +20,11 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: raft-sim [--seeds N] [--seed S] [--nodes 3|5]\n"
-            "       raft-sim --failover N [--nodes 3|5] [--latency-us U] [--seed S]\n"
-            "       raft-sim --throughput MS [--nodes 3|5] [--latency-us U] [--window W]\n");
+    fprintf(
+        stderr,
+        "usage: raft-sim [--seeds N] [--seed S] [--nodes 3|5]\n"
+        "       raft-sim --failover N [--nodes 3|5] [--latency-us U] [--seed S]\n"
+        "       raft-sim --throughput MS [--nodes 3|5] [--latency-us U] [--window W]\n");
     return 2;
 }
 
@@ -95,8 +96,8 @@ int main(int argc, char **argv)
             return 1;
         for (uint64_t i = 0; i < failover; i++) {
             char msg[600] = "";
-            uint64_t us = sim_measure_failover(seed + i, n, (uint32_t)latency_us, msg,
-                                               sizeof(msg));
+            uint64_t us =
+                sim_measure_failover(seed + i, n, (uint32_t)latency_us, msg, sizeof(msg));
             if (us == 0) {
                 fails++;
                 printf("failover seed %llu: no new leader%s%s\n",
@@ -127,16 +128,16 @@ int main(int argc, char **argv)
     }
     if (throughput_ms > 0) {
         unsigned n = nodes ? (unsigned)nodes : 3;
-        uint64_t c = sim_measure_throughput(seed, n, throughput_ms, (uint32_t)latency_us,
-                                            window);
+        uint64_t c =
+            sim_measure_throughput(seed, n, throughput_ms, (uint32_t)latency_us, window);
         double wall = wall_s() - t0;
-        printf("raft-sim: throughput %u nodes, latency %llu us, window %llu: %llu entries "
-               "committed in %llu simulated ms = %.0f entries/simulated s (wall %.2f s, "
-               "%.0f entries/wall s)\n",
-               n, (unsigned long long)latency_us, (unsigned long long)window,
-               (unsigned long long)c,
-               (unsigned long long)throughput_ms, c * 1000.0 / throughput_ms, wall,
-               c / wall);
+        printf(
+            "raft-sim: throughput %u nodes, latency %llu us, window %llu: %llu entries "
+            "committed in %llu simulated ms = %.0f entries/simulated s (wall %.2f s, "
+            "%.0f entries/wall s)\n",
+            n, (unsigned long long)latency_us, (unsigned long long)window,
+            (unsigned long long)c, (unsigned long long)throughput_ms,
+            c * 1000.0 / throughput_ms, wall, c / wall);
         return c > 0 ? 0 : 1;
     }
 

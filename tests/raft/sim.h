@@ -24,28 +24,31 @@
 
 struct sim_options {
     uint64_t seed;
-    unsigned n_nodes;        /* 1..SIM_MAX_NODES, initial voters 1..n */
-    unsigned n_learners;     /* extra learners n+1..n+k (n + k <= SIM_MAX_NODES) */
-    unsigned n_joiners;      /* then servers outside the bootstrap configuration,
-                                started with an empty one (to be added later) */
+    unsigned n_nodes;    /* 1..SIM_MAX_NODES, initial voters 1..n */
+    unsigned n_learners; /* extra learners n+1..n+k (n + k <= SIM_MAX_NODES) */
+    unsigned n_joiners;  /* then servers outside the bootstrap configuration,
+                            started with an empty one (to be added later) */
     uint32_t heartbeat_ms;
     uint32_t election_timeout_ms;
     bool pre_vote;
     bool check_quorum;
     uint32_t latency_min_us; /* network one-way latency range */
     uint32_t latency_max_us;
-    uint32_t disk_min_us;    /* time to make a write durable */
+    uint32_t disk_min_us; /* time to make a write durable */
     uint32_t disk_max_us;
-    uint32_t loss_ppm;       /* per message, parts per million */
+    uint32_t loss_ppm; /* per message, parts per million */
     uint32_t dup_ppm;
-    uint32_t delay_ppm;      /* held back 50..1000 ms: arrives terms later */
+    uint32_t delay_ppm; /* held back 50..1000 ms: arrives terms later */
     uint64_t snapshot_threshold;
     uint64_t snapshot_trailing;
     uint32_t max_inflight_msgs;
     uint32_t max_batch_entries;
     bool no_start;
-    bool wire;               /* send every message through raft_codec (default on) */           /* sim_init leaves nodes down: preload disks first */
-    bool chaos;              /* random crashes, partitions, disk faults, changes */
+    bool wire;
+        /* send every message through raft_codec (default on) */ /* sim_init leaves nodes
+                                                                    down: preload disks
+                                                                    first */
+    bool chaos;                   /* random crashes, partitions, disk faults, changes */
     uint32_t propose_interval_ms; /* a client proposal every ~this, 0: none */
 };
 
@@ -63,12 +66,12 @@ struct sim_write; /* a pending (unsynced) write, see sim_storage.c */
 
 struct sim_node {
     uint64_t id;
-    struct raft *raft;       /* NULL while crashed */
+    struct raft *raft; /* NULL while crashed */
     struct sim_disk disk;
     struct sim_write *pending_head, *pending_tail;
-    uint64_t timeout_us;     /* next TICK */
-    uint64_t restart_at_us;  /* crashed: restart then (0: stays down) */
-    bool fail_next_write;    /* fault injection */
+    uint64_t timeout_us;    /* next TICK */
+    uint64_t restart_at_us; /* crashed: restart then (0: stays down) */
+    bool fail_next_write;   /* fault injection */
     bool tear_on_crash;
     /* the application state machine: a hash chain over applied entries */
     uint64_t sm_index;
@@ -90,8 +93,8 @@ struct sim_msg {
 struct sim_invariants; /* sim_invariants.c */
 
 struct sim_stats {
-    uint64_t elections;  /* times a node became leader */
-    uint64_t commits;    /* highest committed index seen */
+    uint64_t elections; /* times a node became leader */
+    uint64_t commits;   /* highest committed index seen */
     uint64_t steps;
     uint64_t messages;
     uint64_t crashes;
@@ -147,7 +150,7 @@ void sim_force_election(struct sim *s, uint64_t id);
 void sim_crash(struct sim *s, uint64_t id, bool tear);
 int sim_restart(struct sim *s, uint64_t id);
 void sim_isolate(struct sim *s, uint64_t id);
-void sim_cut(struct sim *s, uint64_t a, uint64_t b);      /* both directions */
+void sim_cut(struct sim *s, uint64_t a, uint64_t b);               /* both directions */
 void sim_partition(struct sim *s, const uint64_t *side, size_t n); /* side vs rest */
 void sim_heal(struct sim *s);
 /* Steps an event into node `id` and processes the update (as the driver does). */

@@ -112,7 +112,8 @@ int sim_restart(struct sim *s, uint64_t id)
     if (s->trace)
         printf("%10.3f n%llu RESTART term %llu vote %llu last %llu\n", s->now_us / 1000.0,
                (unsigned long long)id, (unsigned long long)nd->disk.hs.term,
-               (unsigned long long)nd->disk.hs.vote, (unsigned long long)raft_last_index(nd->raft));
+               (unsigned long long)nd->disk.hs.vote,
+               (unsigned long long)raft_last_index(nd->raft));
     struct raft_event ev = {.type = RAFT_EVENT_TICK, .now_ms = s->now_us / 1000};
     return sim_node_step(s, id, &ev);
 }
@@ -136,9 +137,11 @@ int sim_disk_preload(struct sim *s, uint64_t id, uint64_t term, uint64_t vote,
         uint64_t index = i + 1;
         memcpy(p, &index, 8);
         memcpy(p + 8, &terms[i], 8);
-        nd->disk.entries[i] = (struct raft_entry){.term = terms[i], .index = index,
+        nd->disk.entries[i] = (struct raft_entry){.term = terms[i],
+                                                  .index = index,
                                                   .type = RAFT_ENTRY_NORMAL,
-                                                  .payload = p, .payload_len = 16};
+                                                  .payload = p,
+                                                  .payload_len = 16};
         nd->disk.n_entries = i + 1;
     }
     return 0;
@@ -182,8 +185,8 @@ static void take_snapshot(struct sim *s, struct sim_node *nd)
     ev.u.snapshot.data = data;
     ev.u.snapshot.data_len = sizeof(data);
     if (sim_node_step(s, nd->id, &ev) != 0)
-        sim_violation(s, "node %llu: snapshot at %llu refused", (unsigned long long)nd->id,
-                      (unsigned long long)nd->sm_index);
+        sim_violation(s, "node %llu: snapshot at %llu refused",
+                      (unsigned long long)nd->id, (unsigned long long)nd->sm_index);
 }
 
 int sim_node_step(struct sim *s, uint64_t id, const struct raft_event *ev)
@@ -420,7 +423,8 @@ static void chaos(struct sim *s)
         break;
     case 8:
         if (leader != 0) {
-            const struct raft_configuration *c = raft_configuration(sim_node(s, leader)->raft);
+            const struct raft_configuration *c =
+                raft_configuration(sim_node(s, leader)->raft);
             bool member = false, voter = false;
             for (uint32_t i = 0; i < c->n_servers; i++)
                 if (c->servers[i].id == id) {
@@ -576,15 +580,17 @@ void sim_dump(const struct sim *s, FILE *f)
         }
         const struct raft *r = nd->raft;
         const struct raft_configuration *c = raft_configuration(r);
-        fprintf(f, "  node %llu: %s term %llu vote %llu leader %llu commit %llu applied %llu "
-                   "last %llu/%llu snap %llu conf",
-                (unsigned long long)nd->id, raft_role_name(raft_role(r)),
-                (unsigned long long)raft_term(r), (unsigned long long)raft_vote(r),
-                (unsigned long long)raft_leader(r), (unsigned long long)raft_commit_index(r),
-                (unsigned long long)raft_applied_index(r),
-                (unsigned long long)raft_last_index(r),
-                (unsigned long long)raft_term_at(r, raft_last_index(r)),
-                (unsigned long long)raft_snapshot_index(r));
+        fprintf(
+            f,
+            "  node %llu: %s term %llu vote %llu leader %llu commit %llu applied %llu "
+            "last %llu/%llu snap %llu conf",
+            (unsigned long long)nd->id, raft_role_name(raft_role(r)),
+            (unsigned long long)raft_term(r), (unsigned long long)raft_vote(r),
+            (unsigned long long)raft_leader(r), (unsigned long long)raft_commit_index(r),
+            (unsigned long long)raft_applied_index(r),
+            (unsigned long long)raft_last_index(r),
+            (unsigned long long)raft_term_at(r, raft_last_index(r)),
+            (unsigned long long)raft_snapshot_index(r));
         for (uint32_t j = 0; j < c->n_servers; j++)
             fprintf(f, " %llu%s", (unsigned long long)c->servers[j].id,
                     c->servers[j].role == RAFT_VOTER ? "" : "L");

@@ -50,8 +50,8 @@ void sim_violation(struct sim *s, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    int n = snprintf(s->violation, sizeof(s->violation), "t=%llu.%03llums: ",
-                     (unsigned long long)(s->now_us / 1000),
+    int n = snprintf(s->violation, sizeof(s->violation),
+                     "t=%llu.%03llums: ", (unsigned long long)(s->now_us / 1000),
                      (unsigned long long)(s->now_us % 1000));
     vsnprintf(s->violation + n, sizeof(s->violation) - (size_t)n, fmt, ap);
     va_end(ap);
@@ -179,14 +179,17 @@ static void check_entry(struct sim *s, struct sim_node *nd, const struct raft_en
         return;
     }
     if (r->hash != h)
-        sim_violation(s, "Log Matching: node %llu has a different entry at index %llu term %llu",
-                      (unsigned long long)nd->id, (unsigned long long)e->index,
-                      (unsigned long long)e->term);
+        sim_violation(
+            s, "Log Matching: node %llu has a different entry at index %llu term %llu",
+            (unsigned long long)nd->id, (unsigned long long)e->index,
+            (unsigned long long)e->term);
     else if (prev_known && r->prev_known && r->prev_term != prev_term)
-        sim_violation(s, "Log Matching: node %llu: entry %llu/%llu follows term %llu, elsewhere %llu",
-                      (unsigned long long)nd->id, (unsigned long long)e->index,
-                      (unsigned long long)e->term, (unsigned long long)prev_term,
-                      (unsigned long long)r->prev_term);
+        sim_violation(
+            s,
+            "Log Matching: node %llu: entry %llu/%llu follows term %llu, elsewhere %llu",
+            (unsigned long long)nd->id, (unsigned long long)e->index,
+            (unsigned long long)e->term, (unsigned long long)prev_term,
+            (unsigned long long)r->prev_term);
     else if (prev_known && !r->prev_known) {
         r->prev_term = prev_term;
         r->prev_known = true;
@@ -199,7 +202,9 @@ static void check_leader_complete(struct sim *s, struct sim_node *nd)
     struct sim_invariants *inv = s->inv;
     uint64_t first = raft_snapshot_index(nd->raft);
     if (raft_last_index(nd->raft) < inv->committed_max) {
-        sim_violation(s, "Leader Completeness: leader %llu (term %llu) has %llu entries, %llu committed",
+        sim_violation(s,
+                      "Leader Completeness: leader %llu (term %llu) has %llu entries, "
+                      "%llu committed",
                       (unsigned long long)nd->id, (unsigned long long)raft_term(nd->raft),
                       (unsigned long long)raft_last_index(nd->raft),
                       (unsigned long long)inv->committed_max);
@@ -208,7 +213,9 @@ static void check_leader_complete(struct sim *s, struct sim_node *nd)
     for (uint64_t i = first + 1; i <= inv->committed_max; i++) {
         uint64_t t = raft_term_at(nd->raft, i);
         if (t != 0 && t != inv->committed_term[i]) {
-            sim_violation(s, "Leader Completeness: leader %llu has term %llu at committed index %llu (term %llu)",
+            sim_violation(s,
+                          "Leader Completeness: leader %llu has term %llu at committed "
+                          "index %llu (term %llu)",
                           (unsigned long long)nd->id, (unsigned long long)t,
                           (unsigned long long)i,
                           (unsigned long long)inv->committed_term[i]);
@@ -227,7 +234,9 @@ static void record_commits(struct sim *s, struct sim_node *nd)
     if (c > 0) {
         uint64_t t = raft_term_at(r, c);
         if (c <= inv->committed_max && t != 0 && t != inv->committed_term[c]) {
-            sim_violation(s, "committed entry lost: node %llu has term %llu at committed index %llu (term %llu)",
+            sim_violation(s,
+                          "committed entry lost: node %llu has term %llu at committed "
+                          "index %llu (term %llu)",
                           (unsigned long long)nd->id, (unsigned long long)t,
                           (unsigned long long)c,
                           (unsigned long long)inv->committed_term[c]);
@@ -286,9 +295,9 @@ void sim_inv_update(struct sim *s, struct sim_node *nd, const struct raft_update
         const struct raft_snapshot_meta *m = &up->snapshot->meta;
         if (m->last_index <= inv->committed_max &&
             inv->committed_term[m->last_index] != m->last_term)
-            sim_violation(s, "installed snapshot %llu/%llu disagrees with the committed log",
-                          (unsigned long long)m->last_index,
-                          (unsigned long long)m->last_term);
+            sim_violation(
+                s, "installed snapshot %llu/%llu disagrees with the committed log",
+                (unsigned long long)m->last_index, (unsigned long long)m->last_term);
     }
     if (up->role == RAFT_LEADER && (up->flags & RAFT_UPDATE_ROLE)) {
         record_commits(s, nd);
@@ -355,10 +364,12 @@ void sim_inv_apply(struct sim *s, struct sim_node *nd, const struct raft_entry *
     if (inv->committed_term[e->index] != e->term ||
         (inv->committed_hash[e->index] != 0 &&
          inv->committed_hash[e->index] != sim_entry_hash(e))) {
-        sim_violation(s, "State Machine Safety: node %llu applies %llu/%llu, committed was term %llu",
-                      (unsigned long long)nd->id, (unsigned long long)e->index,
-                      (unsigned long long)e->term,
-                      (unsigned long long)inv->committed_term[e->index]);
+        sim_violation(
+            s,
+            "State Machine Safety: node %llu applies %llu/%llu, committed was term %llu",
+            (unsigned long long)nd->id, (unsigned long long)e->index,
+            (unsigned long long)e->term,
+            (unsigned long long)inv->committed_term[e->index]);
         return;
     }
     nd->sm_hash = mix(nd->sm_hash, sim_entry_hash(e));
@@ -403,10 +414,11 @@ void sim_inv_check(struct sim *s)
          * prefix). A deposed leader of an older term may lack it. */
         if (raft_role(r) == RAFT_LEADER && raft_term(r) > inv->committed_max_seen_term &&
             inv->committed_max > raft_snapshot_index(r) &&
-            raft_term_at(r, inv->committed_max) != inv->committed_term[inv->committed_max])
-            sim_violation(s, "Leader Completeness: leader %llu lacks committed entry %llu",
-                          (unsigned long long)nd->id,
-                          (unsigned long long)inv->committed_max);
+            raft_term_at(r, inv->committed_max) !=
+                inv->committed_term[inv->committed_max])
+            sim_violation(
+                s, "Leader Completeness: leader %llu lacks committed entry %llu",
+                (unsigned long long)nd->id, (unsigned long long)inv->committed_max);
         if (nd->sm_index != raft_applied_index(nd->raft))
             sim_violation(s, "node %llu: state machine at %llu, core applied %llu",
                           (unsigned long long)nd->id, (unsigned long long)nd->sm_index,

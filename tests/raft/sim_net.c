@@ -73,8 +73,8 @@ static int encode(struct sim *s, struct sim_msg *sm, const struct raft_message *
     char err[256] = "";
     size_t len = raft_codec_encoded_len(m), written = 0;
     if (len == 0) {
-        sim_violation(s, "codec cannot encode a %s from %llu", raft_message_type_name(m->type),
-                      (unsigned long long)m->from);
+        sim_violation(s, "codec cannot encode a %s from %llu",
+                      raft_message_type_name(m->type), (unsigned long long)m->from);
         return -1;
     }
     sm->wire = malloc(len);
@@ -82,7 +82,8 @@ static int encode(struct sim *s, struct sim_msg *sm, const struct raft_message *
         return -1;
     int rv = raft_codec_encode(m, sm->wire, len, &written, err, sizeof(err));
     if (rv != 0 || written != len) {
-        sim_violation(s, "codec: encoding a %s failed: %s", raft_message_type_name(m->type), err);
+        sim_violation(s, "codec: encoding a %s failed: %s",
+                      raft_message_type_name(m->type), err);
         return -1;
     }
     sm->m.type = m->type;

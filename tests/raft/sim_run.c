@@ -17,10 +17,10 @@ int sim_run_seed(uint64_t seed, unsigned nodes, struct sim_stats *total, char *m
     sim_options_default(&o, seed, nodes);
     /* Vary the environment with the seed. */
     uint64_t x = seed * 0x2545F4914F6CDD1Dull + 7;
-    o.loss_ppm = (uint32_t)((x >> 8) % 50000);      /* up to 5% */
-    o.dup_ppm = (uint32_t)((x >> 24) % 20000);      /* up to 2% */
+    o.loss_ppm = (uint32_t)((x >> 8) % 50000);              /* up to 5% */
+    o.dup_ppm = (uint32_t)((x >> 24) % 20000);              /* up to 2% */
     o.latency_max_us = 700 + (uint32_t)((x >> 40) % 20000); /* jitter up to 20 ms */
-    o.delay_ppm = (uint32_t)((x >> 48) % 10000);    /* up to 1% held back long */
+    o.delay_ppm = (uint32_t)((x >> 48) % 10000);            /* up to 1% held back long */
     o.n_learners = (x >> 4) % 4 == 0 ? 1 : 0;
     o.max_batch_entries = (x >> 12) % 2 ? 1 + (uint32_t)((x >> 16) % 4) : 16;
     o.max_inflight_msgs = 1 + (uint32_t)((x >> 20) % 16);

@@ -62,8 +62,8 @@ static int copy_entry(struct raft_entry *dst, const struct raft_entry *src)
 
 int sim_storage_submit(struct sim *s, struct sim_node *nd, const struct raft_update *up)
 {
-    bool persist = up->flags & (RAFT_UPDATE_HARD_STATE | RAFT_UPDATE_ENTRIES |
-                                RAFT_UPDATE_SNAPSHOT);
+    bool persist =
+        up->flags & (RAFT_UPDATE_HARD_STATE | RAFT_UPDATE_ENTRIES | RAFT_UPDATE_SNAPSHOT);
     if (!persist && up->n_messages == 0)
         return 0;
     struct sim_write *w = calloc(1, sizeof(*w));
@@ -242,7 +242,8 @@ bool sim_storage_complete(struct sim *s, struct sim_node *nd)
             sim_inv_vote(s, m->from, m->term, m->to);
         if (m->type == RAFT_MSG_INSTALL_SNAPSHOT)
             s->stats.snapshots_sent++;
-        if (m->type == RAFT_MSG_APPEND_ENTRIES_RESULT && m->u.append_entries_result.success)
+        if (m->type == RAFT_MSG_APPEND_ENTRIES_RESULT &&
+            m->u.append_entries_result.success)
             sim_inv_ack(s, nd, m);
         if (m->type == RAFT_MSG_APPEND_ENTRIES || m->type == RAFT_MSG_INSTALL_SNAPSHOT ||
             m->type == RAFT_MSG_TIMEOUT_NOW)
@@ -263,7 +264,9 @@ void sim_storage_crash(struct sim *s, struct sim_node *nd, bool tear)
 {
     struct sim_write *w = nd->pending_head;
     if (tear && w != NULL && (w->has_hs || w->n_entries > 0)) {
-        size_t keep = w->n_entries > 0 && !w->has_snap ? (size_t)sim_rand_range(s, 0, w->n_entries) : 0;
+        size_t keep = w->n_entries > 0 && !w->has_snap
+                          ? (size_t)sim_rand_range(s, 0, w->n_entries)
+                          : 0;
         disk_apply(s, nd, w, keep, false);
     }
     while (nd->pending_head != NULL) {

@@ -31,19 +31,22 @@ static struct raft_entry entries_buf[64];
 static uint8_t payload_buf[64][8];
 
 /* Entries 1..n with the given terms. */
-static const struct raft_entry *mk_entries(const uint64_t *terms, size_t n, uint64_t first)
+static const struct raft_entry *mk_entries(const uint64_t *terms, size_t n,
+                                           uint64_t first)
 {
     for (size_t i = 0; i < n; i++) {
         memset(payload_buf[i], (int)(first + i), sizeof(payload_buf[i]));
-        entries_buf[i] = (struct raft_entry){.term = terms[i], .index = first + i,
+        entries_buf[i] = (struct raft_entry){.term = terms[i],
+                                             .index = first + i,
                                              .type = RAFT_ENTRY_NORMAL,
-                                             .payload = payload_buf[i], .payload_len = 8};
+                                             .payload = payload_buf[i],
+                                             .payload_len = 8};
     }
     return entries_buf;
 }
 
-static struct raft *mk_node(uint64_t id, uint64_t term, uint64_t vote, const uint64_t *terms,
-                            size_t n)
+static struct raft *mk_node(uint64_t id, uint64_t term, uint64_t vote,
+                            const uint64_t *terms, size_t n)
 {
     struct raft_options o;
     struct raft_configuration c = conf3();
@@ -63,8 +66,9 @@ static int recv(struct raft *r, const struct raft_message *m, struct raft_update
     return raft_step(r, &ev, up, NULL, 0);
 }
 
-static struct raft_message append(uint64_t from, uint64_t term, uint64_t prev, uint64_t prev_term,
-                                  const struct raft_entry *e, uint32_t n, uint64_t commit)
+static struct raft_message append(uint64_t from, uint64_t term, uint64_t prev,
+                                  uint64_t prev_term, const struct raft_entry *e,
+                                  uint32_t n, uint64_t commit)
 {
     struct raft_message m;
     memset(&m, 0, sizeof(m));
@@ -221,7 +225,8 @@ static void test_raft_core_append_into_compacted_prefix(void **state)
     snap.data = img;
     snap.data_len = sizeof(img);
     raft_options_init(&o, 1, 1);
-    struct raft *r = raft_new(&o, 0, &hs, &snap, mk_entries(terms, 2, 101), 2, &c, NULL, 0);
+    struct raft *r =
+        raft_new(&o, 0, &hs, &snap, mk_entries(terms, 2, 101), 2, &c, NULL, 0);
     assert_non_null(r);
     assert_int_equal(raft_snapshot_index(r), 100);
     assert_int_equal(raft_commit_index(r), 100);
@@ -293,7 +298,8 @@ static void test_raft_core_vote_persisted_before_sent(void **state)
     assert_true(up.flags & RAFT_UPDATE_HARD_STATE);
     assert_int_equal(up.hard_state.term, 2);
     assert_int_equal(up.hard_state.vote, 3);
-    assert_true(find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT)->u.request_vote_result.vote_granted);
+    assert_true(
+        find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT)->u.request_vote_result.vote_granted);
     raft_free(r);
 }
 
@@ -330,7 +336,8 @@ static void test_raft_core_rejects_bad_input(void **state)
     assert_true(strstr(err, "does not follow") != NULL);
     /* stored entry newer than the stored term */
     uint64_t t2[] = {1, 7};
-    assert_null(raft_new(&o, 0, &hs, NULL, mk_entries(t2, 2, 1), 2, &c, err, sizeof(err)));
+    assert_null(
+        raft_new(&o, 0, &hs, NULL, mk_entries(t2, 2, 1), 2, &c, err, sizeof(err)));
     /* a bootstrap configuration with a duplicate id, or without a voter */
     struct raft_configuration badc = conf3();
     badc.servers[2].id = 1;
@@ -420,7 +427,8 @@ static void test_raft_core_random_input_never_crashes(void **state)
             case 1:
                 ev.type = RAFT_EVENT_PERSISTED;
                 ev.u.persisted.index = rnum();
-                ev.u.persisted.term = rnd() % 2 ? raft_term_at(r, ev.u.persisted.index) : rnum();
+                ev.u.persisted.term =
+                    rnd() % 2 ? raft_term_at(r, ev.u.persisted.index) : rnum();
                 break;
             case 2:
                 ev.type = RAFT_EVENT_PROPOSE;
@@ -465,7 +473,8 @@ static void test_raft_core_random_input_never_crashes(void **state)
                         if (es[k].type == RAFT_ENTRY_CONFIG) {
                             struct raft_configuration c = conf3();
                             c.n_servers = (uint32_t)(rnd() % 4);
-                            int len = raft_configuration_encode(&c, confbuf, sizeof(confbuf));
+                            int len =
+                                raft_configuration_encode(&c, confbuf, sizeof(confbuf));
                             es[k].payload = confbuf;
                             es[k].payload_len = rnd() % 4 ? (size_t)len : rnd() % 8;
                         }
@@ -515,8 +524,9 @@ static void test_raft_core_configuration_codec(void **state)
     assert_memory_equal(&c, &d, sizeof(c));
     char err[128];
     for (int len = 0; len < n; len++)
-        assert_int_equal(raft_configuration_decode(&d, buf, (size_t)len, err, sizeof(err)),
-                         RAFT_ECORRUPT);
+        assert_int_equal(
+            raft_configuration_decode(&d, buf, (size_t)len, err, sizeof(err)),
+            RAFT_ECORRUPT);
     buf[4 + 9 + 8] = 7; /* unknown role */
     assert_int_equal(raft_configuration_decode(&d, buf, (size_t)n, err, sizeof(err)),
                      RAFT_ECORRUPT);

@@ -15,11 +15,11 @@
 
 #include "../raft/sim.h"
 
-#define CHECK_SIM(s)                                                               \
-    do {                                                                           \
-        if ((s)->violated)                                                         \
-            print_error("invariant: %s\n", (s)->violation);                        \
-        assert_false((s)->violated);                                               \
+#define CHECK_SIM(s)                                                                     \
+    do {                                                                                 \
+        if ((s)->violated)                                                               \
+            print_error("invariant: %s\n", (s)->violation);                              \
+        assert_false((s)->violated);                                                     \
     } while (0)
 
 static void start(struct sim *s, unsigned n, uint64_t seed)
@@ -80,7 +80,8 @@ static void test_raft_one_leader_per_term(void **state)
             /* Flapping partitions force many elections, the invariant checker
              * records the leader of every term. */
             for (int round = 0; round < 20; round++) {
-                uint64_t side[2] = {1 + (uint64_t)round % n, 1 + (uint64_t)(round + 2) % n};
+                uint64_t side[2] = {1 + (uint64_t)round % n,
+                                    1 + (uint64_t)(round + 2) % n};
                 sim_partition(&s, side, 2);
                 sim_run_for(&s, 400);
                 sim_heal(&s);
@@ -161,7 +162,8 @@ static void test_raft_figure8_old_term_not_committed_by_counting(void **state)
                 break;
             sim_run_until(&s, s.now_us + 10);
         }
-        bool s3_has_old = raft_term_at(R(&s, 3), 2) == 2 && raft_last_index(R(&s, 3)) == 2;
+        bool s3_has_old =
+            raft_term_at(R(&s, 3), 2) == 2 && raft_last_index(R(&s, 3)) == 2;
         sim_isolate(&s, 1); /* drops what S1 still has in flight */
         sim_crash(&s, 1, false);
         sim_heal(&s);
@@ -276,8 +278,7 @@ static void test_raft_split_vote_converges(void **state)
         uint64_t nl = sim_wait_leader(&s, 5000, false);
         CHECK_SIM(&s);
         assert_true(nl != 0);
-        assert_true(raft_term(R(&s, nl)) >= term + 2 ||
-                    raft_term(R(&s, nl)) == term + 1);
+        assert_true(raft_term(R(&s, nl)) >= term + 2 || raft_term(R(&s, nl)) == term + 1);
         assert_true(s.now_us - t0 < 3000000);
         sim_free(&s);
     }
@@ -382,9 +383,9 @@ static void test_raft_reordered_duplicated_append_never_truncates(void **state)
         struct sim s;
         struct sim_options o;
         sim_options_default(&o, seed, 3);
-        o.dup_ppm = 300000;          /* 30% duplicated */
+        o.dup_ppm = 300000; /* 30% duplicated */
         o.latency_min_us = 100;
-        o.latency_max_us = 30000;    /* heavy reordering */
+        o.latency_max_us = 30000; /* heavy reordering */
         o.propose_interval_ms = 2;
         assert_int_equal(sim_init(&s, &o), 0);
         uint64_t l = sim_wait_leader(&s, 5000, true);
