@@ -14,6 +14,7 @@ Exit codes of a test: 0 pass, 1 fail, 77 skip (automake conventions).
 import atexit
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -226,8 +227,12 @@ class Harness:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.close()
+        if exc_type is None and not os.environ.get("RAFTLB_KEEP_TMP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print("files of this run kept in %s" % self.dir, flush=True)
         return False
 
     def binary(self):
