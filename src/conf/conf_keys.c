@@ -583,7 +583,8 @@ static int set_server(struct conf_loader *L, const struct conf_key *k, void *bas
     snprintf(buf, sizeof(buf), "%s", v);
     for (char *t = strtok_r(buf, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
         if (n == sizeof(tok) / sizeof(tok[0])) {
-            snprintf(err, errlen, "too many options");
+            snprintf(err, errlen, "more than %zu options",
+                     sizeof(tok) / sizeof(tok[0]) - 2);
             return -1;
         }
         tok[n++] = t;

@@ -18,10 +18,13 @@
 #include "conf/conf_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf/conf_value.h"
 
@@ -179,6 +182,10 @@ static void section_header(struct conf_loader *L, char *p)
     for (size_t i = 0; i < sizeof(sect_types) / sizeof(sect_types[0]); i++)
         if (strcmp(type, sect_types[i]) == 0)
             kind = (int)i + CONF_SECT_GLOBAL;
+    if (*type == '\0') {
+        conf_report(L, line, "empty section header []");
+        return;
+    }
     if (kind < 0) {
         const char *near = conf_value_suggest(type, sect_types, 5);
         if (near != NULL)
@@ -537,22 +544,38 @@ static int init_loader(struct conf_loader *L, const char *path)
 int conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 {
     struct conf_loader L;
-    int rc = -1, ini_rc;
+    struct stat st;
+    int rc = -1, ini_rc, fd;
 
     *out = NULL;
     if (init_loader(&L, path) != 0) {
         L.oom = true;
         goto done;
     }
-    L.fp = fopen(path, "r");
-    if (L.fp == NULL) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd == -1) {
         conf_report(&L, 0, "cannot open: %s", strerror(errno));
         goto done;
     }
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        conf_report(&L, 0, "not a regular file");
+        close(fd);
+        goto done;
+    }
+    L.fp = fdopen(fd, "r");
+    if (L.fp == NULL) {
+        close(fd);
+        L.oom = true;
+        goto done;
+    }
+    errno = 0;
     ini_rc = ini_parse_stream(read_line, &L, on_key, &L);
-    if (ferror(L.fp))
-        conf_report(&L, 0, "read error after line %d", L.lineno);
-    else if (ini_rc == -2)
+    if (ferror(L.fp)) {
+        conf_report(&L, 0, "read error after line %d: %s", L.lineno, strerror(errno));
+        goto done;
+    }
+    if (ini_rc == -2)
         L.oom = true;
     else if (ini_rc > 0 && L.msg_count == 0)
         conf_report(&L, ini_rc, "syntax error");

@@ -349,6 +349,14 @@ static const struct bad_case bad_cases[] = {
      {"%F:6: section [global] takes no name, got 'main'"}},
     {"bad section name", BASE "[pool a/b]\n",
      {"%F:6: [pool]: name 'a/b' may hold only letters, digits, '_', '-' and '.'"}},
+    {"empty section header", BASE "[]\n", {"%F:6: empty section header []"}},
+    {"too many server options",
+     BASE "server = b 127.0.0.1:9002 a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 "
+          "5\n",
+     {"%F:6: server: more than 30 options"}},
+    {"name too long",
+     BASE "[pool p123456789012345678901234567890123456789012345678901234567890123]\n",
+     {"%F:6: [pool]: name 'p1234567890123456789...' is longer than 63 characters"}},
     {"NUL byte", BASE "[global]\nworkers = 1\0 2\n", {"%F:7: line contains a NUL byte"}},
 };
 
@@ -428,6 +436,74 @@ static void test_conf_missing_file_is_reported(void **state)
     assert_int_equal(diag.count, 1);
     assert_string_equal(diag.msgs[0], want);
     conf_diag_free(&diag);
+}
+
+static void test_conf_directory_is_not_a_configuration(void **state)
+{
+    struct conf_diag diag = {0};
+    struct conf *c = NULL;
+    char want[256];
+
+    (void)state;
+    snprintf(want, sizeof(want), "%s: not a regular file", dir);
+    assert_int_equal(conf_load(dir, &c, &diag), -1);
+    assert_null(c);
+    assert_int_equal(diag.count, 1);
+    assert_string_equal(diag.msgs[0], want);
+    conf_diag_free(&diag);
+}
+
+/* Random files assembled from pieces of the syntax and random bytes: every one is
+ * either accepted or rejected with messages that name the file, and nothing
+ * crashes (the sanitizer build also checks memory errors and leaks). Seeded. */
+static void test_conf_survives_garbage(void **state)
+{
+    static const char *const pieces[] = {
+        "[", "]", "[frontend web]\n", "[pool app]\n", "[global]\n", "[cluster]\n",
+        "[admin]\n", "bind = ", "pool = ", "server = ", "a ", "127.0.0.1:", "[::1]:",
+        "*:", "9001", "65536", " weight=", "=", ":", ";", "#", " ", "\t", "\n", "\r\n",
+        "peers = ", "n1@", ",", "tls_cert = ", "tls_key = ", "cert.pem", "30s", "16k",
+        "on", "maglev", "hash_key = ", "header:", "health_expect = ", "200-", "399",
+        "node_id = n1\n", "\xEF\xBB\xBF", "\xff", "tcp", "mode = "};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    char text[4096];
+
+    (void)state;
+    for (int round = 0; round < 400; round++) {
+        size_t len = 0;
+        int n;
+        struct conf_diag diag;
+        struct conf *c;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        n = (int)(x % 60);
+        for (int i = 0; i < n; i++) {
+            const char *p;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            p = pieces[x % (sizeof(pieces) / sizeof(pieces[0]))];
+            if (len + strlen(p) + 1 >= sizeof(text))
+                break;
+            memcpy(text + len, p, strlen(p));
+            len += strlen(p);
+        }
+        text[len] = '\0';
+        c = load_text(text, &diag);
+        if (c != NULL) {
+            conf_free(c);
+            continue;
+        }
+        if (diag.count == 0)
+            fail_msg("round %d: rejected without a message:\n%s", round, text);
+        for (size_t i = 0; i < diag.count; i++)
+            if (strncmp(diag.msgs[i], path, strlen(path)) != 0)
+                fail_msg("round %d: message without the file name: %s", round,
+                         diag.msgs[i]);
+        conf_diag_free(&diag);
+    }
 }
 
 static void test_conf_line_too_long_is_skipped_and_reported(void **state)
@@ -836,6 +912,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_rejects_each_bad_input_with_exact_message),
         cmocka_unit_test(test_conf_missing_file_is_reported),
+        cmocka_unit_test(test_conf_directory_is_not_a_configuration),
+        cmocka_unit_test(test_conf_survives_garbage),
         cmocka_unit_test(test_conf_line_too_long_is_skipped_and_reported),
         cmocka_unit_test(test_conf_reports_every_problem_in_file_order),
         cmocka_unit_test(test_conf_defaults_are_as_documented),
