@@ -39,8 +39,8 @@ static int valid_host_name(const char *s)
         return 0;
     for (; *s; s++) {
         char c = *s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '.'))
             return 0;
     }
     return 1;
@@ -89,8 +89,8 @@ int conf_addr_parse(const char *text, int flags, struct conf_addr *out, char *er
         if (colon == NULL)
             goto syntax;
         if (memchr(text, ':', (size_t)(colon - text)) != NULL) {
-            snprintf(err, errlen, "an IPv6 address goes in brackets, e.g. [::1]:80, got '%s'",
-                     text);
+            snprintf(err, errlen,
+                     "an IPv6 address goes in brackets, e.g. [::1]:80, got '%s'", text);
             return -1;
         }
         hlen = (size_t)(colon - text);
@@ -100,8 +100,8 @@ int conf_addr_parse(const char *text, int flags, struct conf_addr *out, char *er
         host[hlen] = '\0';
         port_s = colon + 1;
     }
-    if (!all_digits(port_s) || strlen(port_s) > 5 || (port = strtoul(port_s, NULL, 10)) < 1 ||
-        port > 65535) {
+    if (!all_digits(port_s) || strlen(port_s) > 5 ||
+        (port = strtoul(port_s, NULL, 10)) < 1 || port > 65535) {
         if (all_digits(port_s))
             snprintf(err, errlen, "port %s out of range (1-65535) in '%s'", port_s, text);
         else

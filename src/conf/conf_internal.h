@@ -33,8 +33,8 @@ struct conf_keylines {
 struct conf_loader;
 struct conf_key;
 
-typedef int (*conf_key_set_fn)(struct conf_loader *L, const struct conf_key *k, void *base,
-                               const char *value, char *err, size_t errlen);
+typedef int (*conf_key_set_fn)(struct conf_loader *L, const struct conf_key *k,
+                               void *base, const char *value, char *err, size_t errlen);
 
 /* One key of a section: its setter writes the value at `off` in the section's struct
  * and returns 0, or -1 with a message in err ("expected ..."); a setter that
@@ -63,7 +63,7 @@ struct conf_loader {
     int lineno;
     char line[1024];
     enum conf_sect sect;
-    size_t index; /* of the current frontend or pool */
+    size_t index;               /* of the current frontend or pool */
     struct conf_keylines *keys; /* of the current section */
     struct conf_keylines global_keys, cluster_keys, admin_keys;
     struct conf_keylines *fe_keys;   /* parallel to conf->frontends */

@@ -25,7 +25,7 @@
 
 _Static_assert(sizeof(enum conf_balance) == sizeof(int), "enums are stored as int");
 
-#define U32(ptr) (*(uint32_t *)(ptr))
+#define U32(ptr)    (*(uint32_t *)(ptr))
 #define AT(base, k) ((char *)(base) + (k)->off)
 
 static int set_duration(struct conf_loader *L, const struct conf_key *k, void *base,
@@ -61,7 +61,8 @@ static int set_maglev_size(struct conf_loader *L, const struct conf_key *k, void
     if (conf_value_uint(v, k->min, k->max, &x, err, errlen) != 0)
         return -1;
     if (!conf_value_is_prime(x)) {
-        snprintf(err, errlen, "%s is not a prime number (e.g. 65537, 131071, 1000003)", v);
+        snprintf(err, errlen, "%s is not a prime number (e.g. 65537, 131071, 1000003)",
+                 v);
         return -1;
     }
     U32(AT(base, k)) = (uint32_t)x;
@@ -151,8 +152,8 @@ static int check_file(const char *path, int mode, char *err, size_t errlen)
     struct stat st;
 
     if (stat(path, &st) == -1) {
-        snprintf(err, errlen, "cannot %s '%s': %s", mode == R_OK ? "read" : "execute", path,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot %s '%s': %s", mode == R_OK ? "read" : "execute",
+                 path, strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -217,7 +218,8 @@ static int set_log(struct conf_loader *L, const struct conf_key *k, void *base,
         (k->max == 1 && strcmp(v, "off") == 0))
         return replace_str(L, AT(base, k), strdup(v));
     if (strcmp(v, "off") == 0) {
-        snprintf(err, errlen, "the error log cannot be off (use stderr, syslog or a path)");
+        snprintf(err, errlen,
+                 "the error log cannot be off (use stderr, syslog or a path)");
         return -1;
     }
     return set_path(L, k, base, v, err, errlen);
@@ -319,8 +321,8 @@ static int set_balance_factor(struct conf_loader *L, const struct conf_key *k, v
     if (conf_value_double(v, 0.0, 100.0, &x, err, errlen) != 0)
         return -1;
     if (x != 0.0 && x <= 1.0) {
-        snprintf(err, errlen, "expected 0 (off) or a number above 1 such as 1.25, got '%s'",
-                 v);
+        snprintf(err, errlen,
+                 "expected 0 (off) or a number above 1 such as 1.25, got '%s'", v);
         return -1;
     }
     memcpy(AT(base, k), &x, sizeof(x));
@@ -341,7 +343,8 @@ static int set_hash_key(struct conf_loader *L, const struct conf_key *k, void *b
     if (colon == NULL) {
         if (conf_value_enum(v, conf_hash_key_names, 3, &x, err, errlen) != 0) {
             snprintf(err, errlen,
-                     "expected source, uri, path, header:NAME or cookie:NAME, got '%s'", v);
+                     "expected source, uri, path, header:NAME or cookie:NAME, got '%s'",
+                     v);
             return -1;
         }
         p->hash_key = (enum conf_hash_key)x;
@@ -370,8 +373,8 @@ static int set_hash_key(struct conf_loader *L, const struct conf_key *k, void *b
     strcpy(p->hash_key_name, colon + 1);
     return 0;
 bad:
-    snprintf(err, errlen, "expected source, uri, path, header:NAME or cookie:NAME, got '%s'",
-             v);
+    snprintf(err, errlen,
+             "expected source, uri, path, header:NAME or cookie:NAME, got '%s'", v);
     return -1;
 }
 
@@ -392,8 +395,9 @@ static int set_health_method(struct conf_loader *L, const struct conf_key *k, vo
     size_t n = strlen(v);
 
     if (n == 0 || n > 16 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n) {
-        snprintf(err, errlen, "expected an HTTP method in capitals such as GET or HEAD, "
-                              "got '%s'",
+        snprintf(err, errlen,
+                 "expected an HTTP method in capitals such as GET or HEAD, "
+                 "got '%s'",
                  v);
         return -1;
     }
@@ -412,7 +416,8 @@ static int set_health_path(struct conf_loader *L, const struct conf_key *k, void
                            const char *v, char *err, size_t errlen)
 {
     if (v[0] != '/' || !printable_no_space(v)) {
-        snprintf(err, errlen, "expected a path starting with '/' without spaces, got '%s'", v);
+        snprintf(err, errlen,
+                 "expected a path starting with '/' without spaces, got '%s'", v);
         return -1;
     }
     return replace_str(L, AT(base, k), strdup(v));
@@ -446,14 +451,15 @@ static int set_vip(struct conf_loader *L, const struct conf_key *k, void *base,
         goto bad;
     return replace_str(L, AT(base, k), strdup(v));
 bad:
-    snprintf(err, errlen, "expected ADDRESS/PREFIX dev INTERFACE such as "
-                          "'192.0.2.10/24 dev eth0', got '%s'",
+    snprintf(err, errlen,
+             "expected ADDRESS/PREFIX dev INTERFACE such as "
+             "'192.0.2.10/24 dev eth0', got '%s'",
              v);
     return -1;
 }
 
-static const char *const server_opts[] = {"weight", "slowstart", "maxconn", "backup",
-                                          "check",  "check_port", "tls",    "verify",
+static const char *const server_opts[] = {"weight", "slowstart",  "maxconn", "backup",
+                                          "check",  "check_port", "tls",     "verify",
                                           "ca",     "sni"};
 enum { N_SERVER_OPTS = sizeof(server_opts) / sizeof(server_opts[0]) };
 
@@ -581,7 +587,8 @@ static int set_server(struct conf_loader *L, const struct conf_key *k, void *bas
 
     (void)k;
     snprintf(buf, sizeof(buf), "%s", v);
-    for (char *t = strtok_r(buf, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
+    for (char *t = strtok_r(buf, " \t", &save); t != NULL;
+         t = strtok_r(NULL, " \t", &save)) {
         if (n == sizeof(tok) / sizeof(tok[0])) {
             snprintf(err, errlen, "more than %zu options",
                      sizeof(tok) / sizeof(tok[0]) - 2);
@@ -603,8 +610,9 @@ static int set_server(struct conf_loader *L, const struct conf_key *k, void *bas
     snprintf(s.name, sizeof(s.name), "%s", tok[0]);
     for (size_t i = 0; i < p->server_count; i++)
         if (strcmp(p->servers[i].name, s.name) == 0) {
-            conf_report(L, L->lineno, "duplicate server '%s' in pool '%s' (first at line %d)",
-                        s.name, p->name, p->servers[i].line);
+            conf_report(L, L->lineno,
+                        "duplicate server '%s' in pool '%s' (first at line %d)", s.name,
+                        p->name, p->servers[i].line);
             return -2;
         }
     if (conf_addr_parse(tok[1], 0, &s.addr, err, errlen) != 0) {
@@ -714,15 +722,21 @@ static int set_peers(struct conf_loader *L, const struct conf_key *k, void *base
     return rc;
 }
 
-#define KEY(sname, fn, field, lo, hi) \
-    {.name = sname, .set = fn, .off = offsetof(TYPE, field), .min = lo, .max = hi}
-#define KEYR(sname, fn, field) \
-    {.name = sname, .set = fn, .off = offsetof(TYPE, field), .repeatable = true}
-#define KEYE(sname, field, arr) \
-    {.name = sname, .set = set_enum, .off = offsetof(TYPE, field), .names = arr, \
-     .name_count = sizeof(arr) / sizeof(arr[0])}
-#define SEC 1000u
-#define MIN (60u * SEC)
+#define KEY(sname, fn, field, lo, hi)                                                    \
+    {                                                                                    \
+        .name = sname, .set = fn, .off = offsetof(TYPE, field), .min = lo, .max = hi     \
+    }
+#define KEYR(sname, fn, field)                                                           \
+    {                                                                                    \
+        .name = sname, .set = fn, .off = offsetof(TYPE, field), .repeatable = true       \
+    }
+#define KEYE(sname, field, arr)                                                          \
+    {                                                                                    \
+        .name = sname, .set = set_enum, .off = offsetof(TYPE, field), .names = arr,      \
+        .name_count = sizeof(arr) / sizeof(arr[0])                                       \
+    }
+#define SEC  1000u
+#define MIN  (60u * SEC)
 #define HOUR (60u * MIN)
 
 static const char *const tls_versions[] = {"1.2", "1.3"};
@@ -747,8 +761,11 @@ static const struct conf_key frontend_keys[] = {
     KEYR("tls_cert", set_tls_file, certs),
     KEYR("tls_key", set_tls_file, certs),
     KEY("tls_ciphers", set_string, tls_ciphers, 0, 0),
-    {.name = "tls_min_version", .set = set_enum_string, .off = offsetof(TYPE, tls_min_version),
-     .names = tls_versions, .name_count = 2},
+    {.name = "tls_min_version",
+     .set = set_enum_string,
+     .off = offsetof(TYPE, tls_min_version),
+     .names = tls_versions,
+     .name_count = 2},
     KEY("timeout_client", set_duration, timeout_client_ms, 1, 24 * HOUR),
     KEY("timeout_http_request", set_duration, timeout_http_request_ms, 1, HOUR),
     KEY("timeout_http_keepalive", set_duration, timeout_http_keepalive_ms, 1, HOUR),
@@ -810,16 +827,17 @@ static const struct conf_key admin_keys[] = {
 };
 #undef TYPE
 
-_Static_assert(sizeof(pool_keys) / sizeof(pool_keys[0]) <= CONF_KEYS_MAX, "CONF_KEYS_MAX");
+_Static_assert(sizeof(pool_keys) / sizeof(pool_keys[0]) <= CONF_KEYS_MAX,
+               "CONF_KEYS_MAX");
 _Static_assert(sizeof(frontend_keys) / sizeof(frontend_keys[0]) <= CONF_KEYS_MAX,
                "CONF_KEYS_MAX");
 
 const struct conf_key *conf_keys_of(enum conf_sect s, size_t *count)
 {
-#define RET(t)                               \
-    do {                                     \
-        *count = sizeof(t) / sizeof((t)[0]); \
-        return t;                            \
+#define RET(t)                                                                           \
+    do {                                                                                 \
+        *count = sizeof(t) / sizeof((t)[0]);                                             \
+        return t;                                                                        \
     } while (0)
     switch (s) {
     case CONF_SECT_GLOBAL:

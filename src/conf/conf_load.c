@@ -82,7 +82,8 @@ char *conf_resolve_path(const struct conf_loader *L, const char *path)
     return out;
 }
 
-static const char *const sect_types[] = {"global", "frontend", "pool", "cluster", "admin"};
+static const char *const sect_types[] = {"global", "frontend", "pool", "cluster",
+                                         "admin"};
 
 static int add_frontend(struct conf_loader *L, const char *name, int line)
 {
@@ -176,7 +177,8 @@ static void section_header(struct conf_loader *L, char *p)
         rest++;
     *end = '\0';
     if (*rest != '\0') {
-        conf_report(L, line, "a section header is [TYPE] or [TYPE NAME], got extra '%s'", rest);
+        conf_report(L, line, "a section header is [TYPE] or [TYPE NAME], got extra '%s'",
+                    rest);
         return;
     }
     for (size_t i = 0; i < sizeof(sect_types) / sizeof(sect_types[0]); i++)
@@ -191,10 +193,11 @@ static void section_header(struct conf_loader *L, char *p)
         if (near != NULL)
             conf_report(L, line, "unknown section '%s' (did you mean '%s'?)", type, near);
         else
-            conf_report(L, line,
-                        "unknown section '%s' (expected global, frontend NAME, pool NAME, "
-                        "cluster or admin)",
-                        type);
+            conf_report(
+                L, line,
+                "unknown section '%s' (expected global, frontend NAME, pool NAME, "
+                "cluster or admin)",
+                type);
         return;
     }
     if (kind == CONF_SECT_FRONTEND || kind == CONF_SECT_POOL) {
@@ -209,8 +212,8 @@ static void section_header(struct conf_loader *L, char *p)
         if (kind == CONF_SECT_FRONTEND) {
             for (size_t i = 0; i < L->conf->frontend_count; i++)
                 if (strcmp(L->conf->frontends[i].name, name) == 0) {
-                    conf_report(L, line, "duplicate frontend '%s' (first at line %d)", name,
-                                L->conf->frontends[i].line);
+                    conf_report(L, line, "duplicate frontend '%s' (first at line %d)",
+                                name, L->conf->frontends[i].line);
                     return;
                 }
             if (add_frontend(L, name, line) != 0) {
@@ -241,7 +244,8 @@ static void section_header(struct conf_loader *L, char *p)
                      : kind == CONF_SECT_CLUSTER ? &L->conf->cluster.line
                                                  : &L->conf->admin.line;
         if (*first != 0) {
-            conf_report(L, line, "section [%s] repeated (first at line %d)", type, *first);
+            conf_report(L, line, "section [%s] repeated (first at line %d)", type,
+                        *first);
             return;
         }
         *first = line;
@@ -295,7 +299,8 @@ static char *read_line(char *str, int num, void *stream)
         len -= 3;
     }
     if (len > max) {
-        conf_report(L, L->lineno, "line too long (%zu characters, at most %zu)", len, max);
+        conf_report(L, L->lineno, "line too long (%zu characters, at most %zu)", len,
+                    max);
         return str;
     }
     while (*p == ' ' || *p == '\t')
@@ -317,8 +322,8 @@ static char *read_line(char *str, int num, void *stream)
         }
     }
     if (*q != '=') {
-        conf_report(L, L->lineno, "expected 'key = value', '[section]' or a comment, got '%s'",
-                    p);
+        conf_report(L, L->lineno,
+                    "expected 'key = value', '[section]' or a comment, got '%s'", p);
         return str;
     }
     if (q == p) {
@@ -371,14 +376,14 @@ static void unknown_key(struct conf_loader *L, const char *name)
     show_section(L, where, sizeof(where));
     near = conf_value_suggest(name, cands, n);
     if (near != NULL) {
-        conf_report(L, L->lineno, "unknown key '%s' in %s (did you mean '%s'?)", name, where,
-                    near);
+        conf_report(L, L->lineno, "unknown key '%s' in %s (did you mean '%s'?)", name,
+                    where, near);
         return;
     }
     for (int s = CONF_SECT_GLOBAL; s <= CONF_SECT_ADMIN; s++) {
         if (s != (int)L->sect && conf_key_index((enum conf_sect)s, name) >= 0) {
-            conf_report(L, L->lineno, "unknown key '%s' in %s (it belongs in [%s%s])", name,
-                        where, conf_sect_name((enum conf_sect)s),
+            conf_report(L, L->lineno, "unknown key '%s' in %s (it belongs in [%s%s])",
+                        name, where, conf_sect_name((enum conf_sect)s),
                         s == CONF_SECT_FRONTEND || s == CONF_SECT_POOL ? " NAME" : "");
             return;
         }
@@ -392,8 +397,9 @@ static void unknown_key(struct conf_loader *L, const char *name)
             cands[i] = keys[i].name;
         near = conf_value_suggest(name, cands, n);
         if (near != NULL) {
-            conf_report(L, L->lineno, "unknown key '%s' in %s (did you mean '%s' of [%s%s]?)",
-                        name, where, near, conf_sect_name((enum conf_sect)s),
+            conf_report(L, L->lineno,
+                        "unknown key '%s' in %s (did you mean '%s' of [%s%s]?)", name,
+                        where, near, conf_sect_name((enum conf_sect)s),
                         s == CONF_SECT_FRONTEND || s == CONF_SECT_POOL ? " NAME" : "");
             return;
         }

@@ -10,9 +10,10 @@ const char *const conf_balance_names[CONF_BALANCE_COUNT] = {"roundrobin", "least
                                                             "random2", "ring", "maglev"};
 const char *const conf_mode_names[CONF_MODE_COUNT] = {"http", "tcp"};
 const char *const conf_health_names[CONF_HEALTH_COUNT] = {"none", "tcp", "http", "https"};
-const char *const conf_log_level_names[CONF_LOG_COUNT] = {"error", "warn", "info", "debug"};
-const char *const conf_hash_key_names[CONF_HASH_COUNT] = {"source", "uri", "path", "header",
-                                                          "cookie"};
+const char *const conf_log_level_names[CONF_LOG_COUNT] = {"error", "warn", "info",
+                                                          "debug"};
+const char *const conf_hash_key_names[CONF_HASH_COUNT] = {"source", "uri", "path",
+                                                          "header", "cookie"};
 
 const char *conf_balance_name(enum conf_balance b)
 {

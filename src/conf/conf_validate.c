@@ -67,8 +67,9 @@ static void check_binds(struct conf_loader *L)
             uses[n++] = (struct bind_use){&c->frontends[i].binds[j], "frontend",
                                           c->frontends[i].name, c->frontends[i].line};
     if (c->cluster.enabled && n < 256)
-        uses[n++] = (struct bind_use){&c->cluster.bind, "[cluster]", "",
-                                      line_of(&L->cluster_keys, CONF_SECT_CLUSTER, "bind")};
+        uses[n++] =
+            (struct bind_use){&c->cluster.bind, "[cluster]", "",
+                              line_of(&L->cluster_keys, CONF_SECT_CLUSTER, "bind")};
     if (c->admin.enabled && n < 256)
         uses[n++] = (struct bind_use){&c->admin.bind, "[admin]", "",
                                       line_of(&L->admin_keys, CONF_SECT_ADMIN, "bind")};
@@ -80,10 +81,11 @@ static void check_binds(struct conf_loader *L)
                 continue;
             {
                 char who[CONF_NAME_MAX + 16], other[CONF_NAME_MAX + 16];
-                snprintf(who, sizeof(who), "%s%s%s", uses[i].what, uses[i].name[0] ? " " : "",
-                         uses[i].name);
+                snprintf(who, sizeof(who), "%s%s%s", uses[i].what,
+                         uses[i].name[0] ? " " : "", uses[i].name);
                 snprintf(other, sizeof(other), "%s%s%s%s", uses[j].what,
-                         uses[j].name[0] ? " '" : "", uses[j].name, uses[j].name[0] ? "'" : "");
+                         uses[j].name[0] ? " '" : "", uses[j].name,
+                         uses[j].name[0] ? "'" : "");
                 conf_report(L, uses[i].line, "%s: bind %s is already used by %s", who,
                             uses[i].addr->text, other);
             }
@@ -115,9 +117,10 @@ static void check_frontend(struct conf_loader *L, size_t i)
                 names[n++] = c->pools[j].name;
             near = conf_value_suggest(f->pool_name, names, n);
             if (near != NULL)
-                conf_report(L, pool_line,
-                            "frontend '%s': pool '%s' is not defined (did you mean '%s'?)",
-                            f->name, f->pool_name, near);
+                conf_report(
+                    L, pool_line,
+                    "frontend '%s': pool '%s' is not defined (did you mean '%s'?)",
+                    f->name, f->pool_name, near);
             else
                 conf_report(L, pool_line, "frontend '%s': pool '%s' is not defined",
                             f->name, f->pool_name);
@@ -148,8 +151,8 @@ static void check_frontend(struct conf_loader *L, size_t i)
         for (size_t j = 0; j < 3; j++) {
             int line = line_of(k, CONF_SECT_FRONTEND, tls_only[j]);
             if (line != 0)
-                conf_report(L, line, "frontend '%s': %s needs tls_cert and tls_key", f->name,
-                            tls_only[j]);
+                conf_report(L, line, "frontend '%s': %s needs tls_cert and tls_key",
+                            f->name, tls_only[j]);
         }
     }
 }
@@ -206,12 +209,12 @@ static void check_pool(struct conf_loader *L, size_t i)
         for (size_t j = 0; j < 4; j++) {
             line = line_of(k, CONF_SECT_POOL, hash_only[j]);
             if (line != 0)
-                conf_report(L, line, "pool '%s': %s needs balance = ring or maglev", p->name,
-                            hash_only[j]);
+                conf_report(L, line, "pool '%s': %s needs balance = ring or maglev",
+                            p->name, hash_only[j]);
         }
     } else {
-        const char *other = p->balance == CONF_BALANCE_RING ? "maglev_table_size"
-                                                            : "ring_points";
+        const char *other =
+            p->balance == CONF_BALANCE_RING ? "maglev_table_size" : "ring_points";
         line = line_of(k, CONF_SECT_POOL, other);
         if (line != 0)
             conf_report(L, line, "pool '%s': %s has no effect with balance = %s", p->name,
@@ -220,19 +223,21 @@ static void check_pool(struct conf_loader *L, size_t i)
     if (p->balance == CONF_BALANCE_MAGLEV && p->server_count > 0 &&
         p->maglev_table_size < 100 * p->server_count) {
         line = line_of(k, CONF_SECT_POOL, "maglev_table_size");
-        conf_report(L, line ? line : p->line,
-                    "pool '%s': maglev_table_size %u is below 100 entries per server (%zu "
-                    "servers)",
-                    p->name, p->maglev_table_size, p->server_count);
+        conf_report(
+            L, line ? line : p->line,
+            "pool '%s': maglev_table_size %u is below 100 entries per server (%zu "
+            "servers)",
+            p->name, p->maglev_table_size, p->server_count);
     }
     if (p->health == CONF_HEALTH_NONE || p->health == CONF_HEALTH_TCP) {
-        static const char *const http_only[] = {"health_method", "health_path", "health_host",
-                                                "health_body", "health_expect"};
+        static const char *const http_only[] = {"health_method", "health_path",
+                                                "health_host", "health_body",
+                                                "health_expect"};
         for (size_t j = 0; j < 5; j++) {
             line = line_of(k, CONF_SECT_POOL, http_only[j]);
             if (line != 0)
-                conf_report(L, line, "pool '%s': %s needs health = http or https", p->name,
-                            http_only[j]);
+                conf_report(L, line, "pool '%s': %s needs health = http or https",
+                            p->name, http_only[j]);
         }
     }
     if (line_of(k, CONF_SECT_POOL, "health_fast_interval") == 0) {
@@ -294,7 +299,8 @@ static void check_admin(struct conf_loader *L)
     if (line_of(&L->admin_keys, CONF_SECT_ADMIN, "bind") == 0)
         conf_report(L, a->line, "[admin] needs bind");
     if (line_of(&L->admin_keys, CONF_SECT_ADMIN, "token_file") == 0)
-        conf_report(L, a->line, "[admin] needs token_file (every change must be authorised)");
+        conf_report(L, a->line,
+                    "[admin] needs token_file (every change must be authorised)");
 }
 
 void conf_validate(struct conf_loader *L)

@@ -86,7 +86,8 @@ int conf_value_duration(const char *s, uint32_t min_ms, uint32_t max_ms, uint32_
     char lo[32], hi[32];
 
     if (*s == '\0') {
-        snprintf(err, errlen, "expected a duration such as 500ms, 2s, 1m or 1h, got nothing");
+        snprintf(err, errlen,
+                 "expected a duration such as 500ms, 2s, 1m or 1h, got nothing");
         return -1;
     }
     if (n == 0)
@@ -282,8 +283,8 @@ int conf_value_status_ranges(const char *s, uint16_t *lo, uint16_t *hi, size_t c
     *count = k;
     return 0;
 bad:
-    snprintf(err, errlen, "expected status codes such as 200-399 or 200,204,300-399, got '%s'",
-             s);
+    snprintf(err, errlen,
+             "expected status codes such as 200-399 or 200,204,300-399, got '%s'", s);
     return -1;
 }
 
@@ -302,7 +303,9 @@ int conf_value_enum(const char *s, const char *const *names, size_t n, int *out,
     off = (size_t)snprintf(err, errlen, "expected ");
     for (size_t i = 0; i < n && off < errlen; i++)
         off += (size_t)snprintf(err + off, errlen - off, "%s%s", names[i],
-                                i + 2 < n ? ", " : i + 2 == n ? " or " : "");
+                                i + 2 < n    ? ", "
+                                : i + 2 == n ? " or "
+                                             : "");
     if (off < errlen)
         off += (size_t)snprintf(err + off, errlen - off, ", got '%s'", s);
     near = conf_value_suggest(s, names, n);
@@ -326,10 +329,10 @@ int conf_value_name(const char *s, size_t max_len, char *err, size_t errlen)
     }
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (!(is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              c == '-' || c == '.')) {
-            snprintf(err, errlen, "name '%s' may hold only letters, digits, '_', '-' and '.'",
-                     s);
+        if (!(is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '_' || c == '-' || c == '.')) {
+            snprintf(err, errlen,
+                     "name '%s' may hold only letters, digits, '_', '-' and '.'", s);
             return -1;
         }
     }

@@ -62,7 +62,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    static const char *const files[] = {"t.ini",  "cert.pem", "key.pem",   "token",
+    static const char *const files[] = {"t.ini",  "cert.pem", "key.pem",  "token",
                                         "secret", "hook.sh",  "noexec.sh"};
     char p[160];
 
@@ -128,8 +128,8 @@ static struct conf *load_ok(const char *text)
 }
 
 /* A valid frontend and pool (lines 1-5); bad cases append to it from line 6. */
-#define BASE                                                                            \
-    "[frontend web]\nbind = 127.0.0.1:8080\npool = app\n[pool app]\nserver = a "        \
+#define BASE                                                                             \
+    "[frontend web]\nbind = 127.0.0.1:8080\npool = app\n[pool app]\nserver = a "         \
     "127.0.0.1:9001\n"
 
 struct bad_case {
@@ -139,97 +139,132 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"unknown section, near miss", BASE "[frontnd x]\n",
+    {"unknown section, near miss",
+     BASE "[frontnd x]\n",
      {"%F:6: unknown section 'frontnd' (did you mean 'frontend'?)"}},
-    {"unknown section", BASE "[backend x]\n",
+    {"unknown section",
+     BASE "[backend x]\n",
      {"%F:6: unknown section 'backend' (expected global, frontend NAME, pool NAME, "
       "cluster or admin)"}},
-    {"unknown key, near miss", BASE "[global]\nwrokers = 2\n",
+    {"unknown key, near miss",
+     BASE "[global]\nwrokers = 2\n",
      {"%F:7: unknown key 'wrokers' in [global] (did you mean 'workers'?)"}},
-    {"key of another section", BASE "[global]\nbalance = ring\n",
+    {"key of another section",
+     BASE "[global]\nbalance = ring\n",
      {"%F:7: unknown key 'balance' in [global] (it belongs in [pool NAME])"}},
-    {"unknown key", BASE "[global]\nthreads = 2\n",
+    {"unknown key",
+     BASE "[global]\nthreads = 2\n",
      {"%F:7: unknown key 'threads' in [global]"}},
-    {"unknown key in a named section", BASE "timeout_clinet = 5s\n",
-     {"%F:6: unknown key 'timeout_clinet' in [pool app] (did you mean 'timeout_client' of "
+    {"unknown key in a named section",
+     BASE "timeout_clinet = 5s\n",
+     {"%F:6: unknown key 'timeout_clinet' in [pool app] (did you mean 'timeout_client' "
+      "of "
       "[frontend NAME]?)"}},
-    {"key before any section", "workers = 1\n" BASE,
+    {"key before any section",
+     "workers = 1\n" BASE,
      {"%F:1: key 'workers' comes before any [section]"}},
-    {"repeated key", BASE "[global]\nworkers = 1\nworkers = 2\n",
+    {"repeated key",
+     BASE "[global]\nworkers = 1\nworkers = 2\n",
      {"%F:8: key 'workers' repeated (first at line 7)"}},
-    {"repeated section", BASE "[global]\n[global]\n",
+    {"repeated section",
+     BASE "[global]\n[global]\n",
      {"%F:7: section [global] repeated (first at line 6)"}},
-    {"duplicate frontend", BASE "[frontend web]\nbind = 127.0.0.1:8081\npool = app\n",
+    {"duplicate frontend",
+     BASE "[frontend web]\nbind = 127.0.0.1:8081\npool = app\n",
      {"%F:6: duplicate frontend 'web' (first at line 1)"}},
-    {"duplicate pool", BASE "[pool app]\nserver = b 127.0.0.1:9002\n",
+    {"duplicate pool",
+     BASE "[pool app]\nserver = b 127.0.0.1:9002\n",
      {"%F:6: duplicate pool 'app' (first at line 4)"}},
-    {"duplicate server", BASE "server = a 127.0.0.1:9002\n",
+    {"duplicate server",
+     BASE "server = a 127.0.0.1:9002\n",
      {"%F:6: duplicate server 'a' in pool 'app' (first at line 5)"}},
     {"frontend pointing at a missing pool",
      "[frontend web]\nbind = 127.0.0.1:8080\npool = apq\n[pool app]\nserver = a "
      "127.0.0.1:9001\n",
      {"%F:3: frontend 'web': pool 'apq' is not defined (did you mean 'app'?)"}},
-    {"pool without servers", BASE "[pool empty]\nbalance = leastconn\n",
+    {"pool without servers",
+     BASE "[pool empty]\nbalance = leastconn\n",
      {"%F:6: pool 'empty' has no server"}},
-    {"frontend without bind", BASE "[frontend other]\npool = app\n",
+    {"frontend without bind",
+     BASE "[frontend other]\npool = app\n",
      {"%F:6: frontend 'other' has no bind"}},
-    {"frontend without pool", BASE "[frontend other]\nbind = 127.0.0.1:8081\n",
+    {"frontend without pool",
+     BASE "[frontend other]\nbind = 127.0.0.1:8081\n",
      {"%F:6: frontend 'other' has no pool"}},
-    {"no frontend at all", "[pool app]\nserver = a 127.0.0.1:9001\n",
+    {"no frontend at all",
+     "[pool app]\nserver = a 127.0.0.1:9001\n",
      {"%F: no [frontend NAME] section"}},
-    {"port out of range", BASE "[admin]\nbind = 127.0.0.1:65536\ntoken_file = token\n",
+    {"port out of range",
+     BASE "[admin]\nbind = 127.0.0.1:65536\ntoken_file = token\n",
      {"%F:7: bind: port 65536 out of range (1-65535) in '127.0.0.1:65536'"}},
-    {"port zero", BASE "server = b 127.0.0.1:0\n",
+    {"port zero",
+     BASE "server = b 127.0.0.1:0\n",
      {"%F:6: server b: port 0 out of range (1-65535) in '127.0.0.1:0'"}},
-    {"bad IPv4 address", BASE "server = b 127.0.0.256:80\n",
+    {"bad IPv4 address",
+     BASE "server = b 127.0.0.256:80\n",
      {"%F:6: server b: bad IPv4 address '127.0.0.256' in '127.0.0.256:80'"}},
-    {"IPv6 without brackets", BASE "server = b ::1:80\n",
+    {"IPv6 without brackets",
+     BASE "server = b ::1:80\n",
      {"%F:6: server b: an IPv6 address goes in brackets, e.g. [::1]:80, got '::1:80'"}},
-    {"bad IPv6 address", BASE "server = b [::g]:80\n",
+    {"bad IPv6 address",
+     BASE "server = b [::g]:80\n",
      {"%F:6: server b: bad IPv6 address '::g' in '[::g]:80'"}},
-    {"address without port", BASE "server = b 127.0.0.1\n",
+    {"address without port",
+     BASE "server = b 127.0.0.1\n",
      {"%F:6: server b: expected HOST:PORT, [IPV6]:PORT or *:PORT, got '127.0.0.1'"}},
-    {"wildcard server address", BASE "server = b *:80\n",
+    {"wildcard server address",
+     BASE "server = b *:80\n",
      {"%F:6: server b: '*' (any address) is only for bind, got '*:80'"}},
-    {"server line without address", BASE "server = b\n",
+    {"server line without address",
+     BASE "server = b\n",
      {"%F:6: server: expected 'NAME HOST:PORT [option ...]', got 'b'"}},
     {"unreadable tls_cert",
      "[frontend web]\nbind = 127.0.0.1:8080\npool = app\ntls_cert = missing.pem\n"
      "tls_key = key.pem\n[pool app]\nserver = a 127.0.0.1:9001\n",
      {"%F:4: tls_cert: cannot read '%D/missing.pem': No such file or directory"}},
-    {"tls_cert is a directory", BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\n"
-                                     "tls_cert = sub\ntls_key = key.pem\n",
+    {"tls_cert is a directory",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\n"
+          "tls_cert = sub\ntls_key = key.pem\n",
      {"%F:9: tls_cert: '%D/sub' is not a regular file"}},
-    {"tls_cert without tls_key", BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\n"
-                                      "tls_cert = cert.pem\n",
+    {"tls_cert without tls_key",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\n"
+          "tls_cert = cert.pem\n",
      {"%F:9: frontend 'tls': tls_cert without a tls_key"}},
     {"second tls_cert without tls_key",
      BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\ntls_cert = cert.pem\n"
           "tls_key = key.pem\ntls_cert = cert.pem\n",
      {"%F:11: frontend 'tls': tls_cert without a tls_key"}},
-    {"tls options without a certificate", BASE "[frontend tls]\nbind = 127.0.0.1:8443\n"
-                                               "pool = app\ntls_min_version = 1.3\n",
+    {"tls options without a certificate",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\n"
+          "pool = app\ntls_min_version = 1.3\n",
      {"%F:9: frontend 'tls': tls_min_version needs tls_cert and tls_key"}},
     {"unreadable tls_key",
      BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\ntls_cert = cert.pem\n"
           "tls_key = absent.key\n",
      {"%F:10: tls_key: cannot read '%D/absent.key': No such file or directory"}},
-    {"missing hook", BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
-                          "peers = n1@127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n"
-                          "on_follower = absent.sh\n",
+    {"missing hook",
+     BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
+          "peers = n1@127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n"
+          "on_follower = absent.sh\n",
      {"%F:12: on_follower: cannot execute '%D/absent.sh': No such file or directory"}},
     {"http keys on a tcp frontend",
-     BASE "[frontend t]\nbind = 127.0.0.1:8081\nmode = tcp\npool = app\nmax_headers = 50\n",
+     BASE
+     "[frontend t]\nbind = 127.0.0.1:8081\nmode = tcp\npool = app\nmax_headers = 50\n",
      {"%F:10: frontend 't': max_headers has no effect with mode = tcp"}},
-    {"every server has weight 0", BASE "[pool z]\nserver = z 127.0.0.1:9009 weight=0\n",
+    {"every server has weight 0",
+     BASE "[pool z]\nserver = z 127.0.0.1:9009 weight=0\n",
      {"%F:6: pool 'z': every server has weight 0"}},
-    {"only backup servers", BASE "[pool z]\nserver = z 127.0.0.1:9009 backup\n",
+    {"only backup servers",
+     BASE "[pool z]\nserver = z 127.0.0.1:9009 backup\n",
      {"%F:6: pool 'z' has only backup servers"}},
-    {"unreadable ca file", BASE "server = b 127.0.0.1:9002 tls ca=nope.pem\n",
+    {"unreadable ca file",
+     BASE "server = b 127.0.0.1:9002 tls ca=nope.pem\n",
      {"%F:6: server b: ca: cannot read '%D/nope.pem': No such file or directory"}},
-    {"unreadable token_file", BASE "[admin]\nbind = 127.0.0.1:9100\ntoken_file = nope\n",
+    {"unreadable token_file",
+     BASE "[admin]\nbind = 127.0.0.1:9100\ntoken_file = nope\n",
      {"%F:8: token_file: cannot read '%D/nope': No such file or directory"}},
-    {"admin without token_file", BASE "[admin]\nbind = 127.0.0.1:9100\n",
+    {"admin without token_file",
+     BASE "[admin]\nbind = 127.0.0.1:9100\n",
      {"%F:6: [admin] needs token_file (every change must be authorised)"}},
     {"hook not executable",
      BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\npeers = n1@127.0.0.1:7001\n"
@@ -253,7 +288,8 @@ static const struct bad_case bad_cases[] = {
      BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\npeers = n1@127.0.0.1:7001\n"
           "data_dir = data\nsecret_file = secret\nheartbeat_interval = 300ms\n",
      {"%F:12: heartbeat_interval must be below election_timeout"}},
-    {"cluster missing keys", BASE "[cluster]\nnode_id = n1\n",
+    {"cluster missing keys",
+     BASE "[cluster]\nnode_id = n1\n",
      {"%F:6: [cluster] needs bind", "%F:6: [cluster] needs peers",
       "%F:6: [cluster] needs data_dir", "%F:6: [cluster] needs secret_file"}},
     {"duplicate peer id",
@@ -261,97 +297,141 @@ static const struct bad_case bad_cases[] = {
           "peers = n1@127.0.0.1:7001, n1@127.0.0.1:7002\ndata_dir = data\n"
           "secret_file = secret\n",
      {"%F:9: peers: duplicate peer id 'n1'"}},
-    {"peer without id", BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
-                             "peers = 127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n",
+    {"peer without id",
+     BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
+          "peers = 127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n",
      {"%F:9: peers: expected ID@HOST:PORT, got '127.0.0.1:7001'"}},
-    {"workers above 1024", BASE "[global]\nworkers = 2000\n",
+    {"workers above 1024",
+     BASE "[global]\nworkers = 2000\n",
      {"%F:7: workers: expected a whole number from 0 to 1024, got '2000'"}},
-    {"negative number", BASE "retries = -1\n",
+    {"negative number",
+     BASE "retries = -1\n",
      {"%F:6: retries: expected a whole number from 0 to 10, got '-1'"}},
-    {"'#' after a value is not a comment", BASE "[global]\nworkers = 2 # two\n",
+    {"'#' after a value is not a comment",
+     BASE "[global]\nworkers = 2 # two\n",
      {"%F:7: workers: expected a whole number from 0 to 1024, got '2 # two'"}},
-    {"weight above 256", BASE "server = b 127.0.0.1:9002 weight=300\n",
+    {"weight above 256",
+     BASE "server = b 127.0.0.1:9002 weight=300\n",
      {"%F:6: server b: weight: expected a whole number from 0 to 256, got '300'"}},
-    {"maglev table size not prime", BASE "balance = maglev\nmaglev_table_size = 65536\n",
-     {"%F:7: maglev_table_size: 65536 is not a prime number (e.g. 65537, 131071, 1000003)"}},
+    {"maglev table size not prime",
+     BASE "balance = maglev\nmaglev_table_size = 65536\n",
+     {"%F:7: maglev_table_size: 65536 is not a prime number (e.g. 65537, 131071, "
+      "1000003)"}},
     {"maglev table too small for its servers",
      BASE "balance = maglev\nmaglev_table_size = 97\n",
-     {"%F:7: pool 'app': maglev_table_size 97 is below 100 entries per server (1 servers)"}},
-    {"hash key with a non-hashing balance", BASE "hash_key = source\n",
+     {"%F:7: pool 'app': maglev_table_size 97 is below 100 entries per server (1 "
+      "servers)"}},
+    {"hash key with a non-hashing balance",
+     BASE "hash_key = source\n",
      {"%F:6: pool 'app': hash_key needs balance = ring or maglev"}},
-    {"duration without unit", BASE "timeout_connect = 30\n",
+    {"duration without unit",
+     BASE "timeout_connect = 30\n",
      {"%F:6: timeout_connect: '30' has no unit (write 30ms or 30s)"}},
-    {"duration with a bad unit", BASE "timeout_connect = 5sec\n",
-     {"%F:6: timeout_connect: expected a duration such as 500ms, 2s, 1m or 1h, got '5sec'"}},
-    {"duration out of range", BASE "timeout_server = 48h\n",
+    {"duration with a bad unit",
+     BASE "timeout_connect = 5sec\n",
+     {"%F:6: timeout_connect: expected a duration such as 500ms, 2s, 1m or 1h, got "
+      "'5sec'"}},
+    {"duration out of range",
+     BASE "timeout_server = 48h\n",
      {"%F:6: timeout_server: expected a duration from 1ms to 24h, got '48h'"}},
-    {"empty duration", BASE "timeout_server =\n",
-     {"%F:6: timeout_server: expected a duration such as 500ms, 2s, 1m or 1h, got nothing"}},
-    {"bad size", BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
-                      "max_header_bytes = 10q\n",
+    {"empty duration",
+     BASE "timeout_server =\n",
+     {"%F:6: timeout_server: expected a duration such as 500ms, 2s, 1m or 1h, got "
+      "nothing"}},
+    {"bad size",
+     BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
+          "max_header_bytes = 10q\n",
      {"%F:9: max_header_bytes: expected a size such as 512, 16k, 1m or 1g, got '10q'"}},
-    {"size out of range", BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
-                               "max_header_bytes = 2m\n",
+    {"size out of range",
+     BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
+          "max_header_bytes = 2m\n",
      {"%F:9: max_header_bytes: expected a size from 1k to 1m, got '2m'"}},
-    {"bad boolean", BASE "server = b 127.0.0.1:9002 check=maybe\n",
+    {"bad boolean",
+     BASE "server = b 127.0.0.1:9002 check=maybe\n",
      {"%F:6: server b: check: expected on/off, yes/no, true/false or 1/0, got 'maybe'"}},
-    {"unknown server option", BASE "server = b 127.0.0.1:9002 wieght=3\n",
+    {"unknown server option",
+     BASE "server = b 127.0.0.1:9002 wieght=3\n",
      {"%F:6: server b: unknown option 'wieght' (did you mean 'weight'?)"}},
-    {"server option without value", BASE "server = b 127.0.0.1:9002 maxconn\n",
+    {"server option without value",
+     BASE "server = b 127.0.0.1:9002 maxconn\n",
      {"%F:6: server b: option 'maxconn' needs a value: maxconn=..."}},
-    {"verify without tls", BASE "server = b 127.0.0.1:9002 verify=off\n",
+    {"verify without tls",
+     BASE "server = b 127.0.0.1:9002 verify=off\n",
      {"%F:6: server b: verify, ca and sni need tls"}},
-    {"bad enumeration", BASE "balance = magelv\n",
+    {"bad enumeration",
+     BASE "balance = magelv\n",
      {"%F:6: balance: expected roundrobin, leastconn, random2, ring or maglev, got "
       "'magelv' (did you mean 'maglev'?)"}},
-    {"bad health_expect", BASE "health = http\nhealth_expect = 399-200\n",
-     {"%F:7: health_expect: status codes go from 100 to 599 and a range from low to high, "
+    {"bad health_expect",
+     BASE "health = http\nhealth_expect = 399-200\n",
+     {"%F:7: health_expect: status codes go from 100 to 599 and a range from low to "
+      "high, "
       "got '399-200'"}},
-    {"health_path without http health", BASE "health_path = /ping\n",
+    {"health_path without http health",
+     BASE "health_path = /ping\n",
      {"%F:6: pool 'app': health_path needs health = http or https"}},
-    {"health timeout above interval", BASE "health = tcp\nhealth_timeout = 2s\n",
+    {"health timeout above interval",
+     BASE "health = tcp\nhealth_timeout = 2s\n",
      {"%F:7: pool 'app': health_timeout must not exceed health_interval"}},
-    {"bad hash_key", BASE "balance = ring\nhash_key = url\n",
-     {"%F:7: hash_key: expected source, uri, path, header:NAME or cookie:NAME, got 'url'"}},
-    {"hash_key header without name", BASE "balance = ring\nhash_key = header:\n",
+    {"bad hash_key",
+     BASE "balance = ring\nhash_key = url\n",
+     {"%F:7: hash_key: expected source, uri, path, header:NAME or cookie:NAME, got "
+      "'url'"}},
+    {"hash_key header without name",
+     BASE "balance = ring\nhash_key = header:\n",
      {"%F:7: hash_key: header:NAME: a name is missing"}},
     {"tcp frontend on a pool hashing the uri",
      "[frontend t]\nbind = 127.0.0.1:8080\nmode = tcp\npool = app\n[pool app]\n"
      "balance = maglev\nhash_key = uri\nserver = a 127.0.0.1:9001\n",
      {"%F:4: frontend 't' is mode tcp but pool 'app' hashes on uri (use hash_key = "
       "source)"}},
-    {"bad balance_factor", BASE "balance = ring\nbalance_factor = 1\n",
-     {"%F:7: balance_factor: expected 0 (off) or a number above 1 such as 1.25, got '1'"}},
-    {"address bound twice", BASE "[frontend b]\nbind = 127.0.0.1:8080\npool = app\n",
+    {"bad balance_factor",
+     BASE "balance = ring\nbalance_factor = 1\n",
+     {"%F:7: balance_factor: expected 0 (off) or a number above 1 such as 1.25, got "
+      "'1'"}},
+    {"address bound twice",
+     BASE "[frontend b]\nbind = 127.0.0.1:8080\npool = app\n",
      {"%F:6: frontend b: bind 127.0.0.1:8080 is already used by frontend 'web'"}},
-    {"any-address overlapping a bind", BASE "[frontend b]\nbind = *:8080\npool = app\n",
+    {"any-address overlapping a bind",
+     BASE "[frontend b]\nbind = *:8080\npool = app\n",
      {"%F:6: frontend b: bind *:8080 is already used by frontend 'web'"}},
     {"admin bind taken by a frontend",
      BASE "[admin]\nbind = 127.0.0.1:8080\ntoken_file = token\n",
      {"%F:7: [admin]: bind 127.0.0.1:8080 is already used by frontend 'web'"}},
-    {"bad vip", BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
-                     "peers = n1@127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n"
-                     "vip = 127.0.0.10 lo\n",
-     {"%F:12: vip: expected ADDRESS/PREFIX dev INTERFACE such as '192.0.2.10/24 dev eth0', "
+    {"bad vip",
+     BASE "[cluster]\nnode_id = n1\nbind = 127.0.0.1:7001\n"
+          "peers = n1@127.0.0.1:7001\ndata_dir = data\nsecret_file = secret\n"
+          "vip = 127.0.0.10 lo\n",
+     {"%F:12: vip: expected ADDRESS/PREFIX dev INTERFACE such as '192.0.2.10/24 dev "
+      "eth0', "
       "got '127.0.0.10 lo'"}},
-    {"empty name", BASE "[frontend x]\nbind = 127.0.0.1:8081\npool =\n",
+    {"empty name",
+     BASE "[frontend x]\nbind = 127.0.0.1:8081\npool =\n",
      {"%F:8: pool: a name is missing"}},
-    {"line without '='", BASE "server 127.0.0.1:9002\n",
+    {"line without '='",
+     BASE "server 127.0.0.1:9002\n",
      {"%F:6: expected 'key = value', '[section]' or a comment, got 'server "
       "127.0.0.1:9002'"}},
     {"key name missing", BASE "= 3\n", {"%F:6: a key name is missing before '='"}},
-    {"section header without ']'", BASE "[global\n", {"%F:6: section header without ']'"}},
-    {"text after a section header", BASE "[global] x\n",
+    {"section header without ']'",
+     BASE "[global\n",
+     {"%F:6: section header without ']'"}},
+    {"text after a section header",
+     BASE "[global] x\n",
      {"%F:6: unexpected text after ']': 'x'"}},
-    {"frontend without a name", BASE "[frontend]\n",
+    {"frontend without a name",
+     BASE "[frontend]\n",
      {"%F:6: section [frontend] needs a name: [frontend NAME]"}},
-    {"global with a name", BASE "[global main]\n",
+    {"global with a name",
+     BASE "[global main]\n",
      {"%F:6: section [global] takes no name, got 'main'"}},
-    {"bad section name", BASE "[pool a/b]\n",
+    {"bad section name",
+     BASE "[pool a/b]\n",
      {"%F:6: [pool]: name 'a/b' may hold only letters, digits, '_', '-' and '.'"}},
     {"empty section header", BASE "[]\n", {"%F:6: empty section header []"}},
     {"too many server options",
-     BASE "server = b 127.0.0.1:9002 a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 "
+     BASE "server = b 127.0.0.1:9002 a b c d e f g h i j k l m n o p q r s t u v w x y z "
+          "1 2 3 4 "
           "5\n",
      {"%F:6: server: more than 30 options"}},
     {"name too long",
@@ -370,7 +450,8 @@ static void write_bytes(const char *text, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static void check_bad(const struct bad_case *bc, const struct conf_diag *diag, int *failed)
+static void check_bad(const struct bad_case *bc, const struct conf_diag *diag,
+                      int *failed)
 {
     size_t want_count = 0;
     char want[1024];
@@ -384,8 +465,8 @@ static void check_bad(const struct bad_case *bc, const struct conf_diag *diag, i
         else
             strcpy(want, "(nothing)");
         if (strcmp(got, want) != 0) {
-            print_error("case '%s', message %zu:\n  got:  %s\n  want: %s\n", bc->name, i, got,
-                        want);
+            print_error("case '%s', message %zu:\n  got:  %s\n  want: %s\n", bc->name, i,
+                        got, want);
             (*failed)++;
         }
     }
@@ -428,7 +509,8 @@ static void test_conf_missing_file_is_reported(void **state)
     char want[256];
 
     (void)state;
-    snprintf(want, sizeof(want), "%s/absent.ini: cannot open: No such file or directory", dir);
+    snprintf(want, sizeof(want), "%s/absent.ini: cannot open: No such file or directory",
+             dir);
     snprintf(path, sizeof(path), "%s/absent.ini", dir);
     assert_int_equal(conf_load(path, &c, &diag), -1);
     snprintf(path, sizeof(path), "%s/t.ini", dir);
@@ -458,13 +540,51 @@ static void test_conf_directory_is_not_a_configuration(void **state)
  * crashes (the sanitizer build also checks memory errors and leaks). Seeded. */
 static void test_conf_survives_garbage(void **state)
 {
-    static const char *const pieces[] = {
-        "[", "]", "[frontend web]\n", "[pool app]\n", "[global]\n", "[cluster]\n",
-        "[admin]\n", "bind = ", "pool = ", "server = ", "a ", "127.0.0.1:", "[::1]:",
-        "*:", "9001", "65536", " weight=", "=", ":", ";", "#", " ", "\t", "\n", "\r\n",
-        "peers = ", "n1@", ",", "tls_cert = ", "tls_key = ", "cert.pem", "30s", "16k",
-        "on", "maglev", "hash_key = ", "header:", "health_expect = ", "200-", "399",
-        "node_id = n1\n", "\xEF\xBB\xBF", "\xff", "tcp", "mode = "};
+    static const char *const pieces[] = {"[",
+                                         "]",
+                                         "[frontend web]\n",
+                                         "[pool app]\n",
+                                         "[global]\n",
+                                         "[cluster]\n",
+                                         "[admin]\n",
+                                         "bind = ",
+                                         "pool = ",
+                                         "server = ",
+                                         "a ",
+                                         "127.0.0.1:",
+                                         "[::1]:",
+                                         "*:",
+                                         "9001",
+                                         "65536",
+                                         " weight=",
+                                         "=",
+                                         ":",
+                                         ";",
+                                         "#",
+                                         " ",
+                                         "\t",
+                                         "\n",
+                                         "\r\n",
+                                         "peers = ",
+                                         "n1@",
+                                         ",",
+                                         "tls_cert = ",
+                                         "tls_key = ",
+                                         "cert.pem",
+                                         "30s",
+                                         "16k",
+                                         "on",
+                                         "maglev",
+                                         "hash_key = ",
+                                         "header:",
+                                         "health_expect = ",
+                                         "200-",
+                                         "399",
+                                         "node_id = n1\n",
+                                         "\xEF\xBB\xBF",
+                                         "\xff",
+                                         "tcp",
+                                         "mode = "};
     uint64_t x = 0x9e3779b97f4a7c15ull;
     char text[4096];
 
@@ -515,13 +635,15 @@ static void test_conf_line_too_long_is_skipped_and_reported(void **state)
     (void)state;
     /* line 6: 199 characters; line 7: 198 characters, the longest accepted; the tail
      * of line 6 must not be read as a line of its own. */
-    snprintf(text, sizeof(text), BASE "health_path = /%0184d\nhealth_path = /%0183d\n", 0, 0);
+    snprintf(text, sizeof(text), BASE "health_path = /%0184d\nhealth_path = /%0183d\n", 0,
+             0);
     assert_null(load_text(text, &diag));
     assert_int_equal(diag.count, 2);
-    snprintf(want, sizeof(want), "%s:6: line too long (199 characters, at most 198)", path);
-    assert_string_equal(diag.msgs[0], want);
-    snprintf(want, sizeof(want), "%s:7: pool 'app': health_path needs health = http or https",
+    snprintf(want, sizeof(want), "%s:6: line too long (199 characters, at most 198)",
              path);
+    assert_string_equal(diag.msgs[0], want);
+    snprintf(want, sizeof(want),
+             "%s:7: pool 'app': health_path needs health = http or https", path);
     assert_string_equal(diag.msgs[1], want);
     conf_diag_free(&diag);
 }
@@ -529,14 +651,14 @@ static void test_conf_line_too_long_is_skipped_and_reported(void **state)
 static void test_conf_reports_every_problem_in_file_order(void **state)
 {
     static const char text[] = "[global]\n"
-                               "workers = many\n"             /* 2 */
-                               "[frontend web]\n"             /* 3: has no bind */
-                               "pool = app\n"                 /* 4 */
-                               "mode = htp\n"                 /* 5 */
-                               "[pool app]\n"                 /* 6 */
-                               "server = a 127.0.0.1:9001\n"  /* 7 */
-                               "server = a 127.0.0.1:9002\n"  /* 8 */
-                               "[admn]\n";                    /* 9 */
+                               "workers = many\n"            /* 2 */
+                               "[frontend web]\n"            /* 3: has no bind */
+                               "pool = app\n"                /* 4 */
+                               "mode = htp\n"                /* 5 */
+                               "[pool app]\n"                /* 6 */
+                               "server = a 127.0.0.1:9001\n" /* 7 */
+                               "server = a 127.0.0.1:9002\n" /* 8 */
+                               "[admn]\n";                   /* 9 */
     static const char *const want[] = {
         "%F:2: workers: expected a whole number from 0 to 1024, got 'many'",
         "%F:3: frontend 'web' has no bind",
@@ -668,38 +790,39 @@ static void test_conf_parses_values(void **state)
     char want[256];
 
     (void)state;
-    c = load_ok("\xEF\xBB\xBF[global]\r\n"
-                "workers = 4 ; inline comment\n"
-                "log_level = debug\n"
-                "access_log = off\n"
-                "error_log = logs/error.log\n"
-                "grace = 1m\n"
-                "[frontend web]\n"
-                "bind = 127.0.0.1:8080\n"
-                "    bind = [::1]:8080\n" /* indented: an ordinary key, not a continuation */
-                "\tbind = *:8081\n"
-                "pool = app\n"
-                "tls_cert = cert.pem\n"
-                "tls_key = key.pem\n"
-                "tls_key = key.pem\n"
-                "tls_cert = cert.pem\n"
-                "timeout_client = 1h\n"
-                "timeout_http_request = 500ms\n"
-                "max_body_bytes = 1g\n"
-                "max_header_bytes = 16k\n"
-                "[pool app]\n"
-                "balance = maglev\n"
-                "hash_key = header:X-User\n"
-                "balance_factor = 1.5\n"
-                "maglev_table_size = 1009\n"
-                "health = https\n"
-                "health_expect = 200,204, 300-399\n"
-                "health_interval = 2s\n"
-                "health_fast_interval = 100ms\n"
-                "server = a 127.0.0.1:9001 weight=0 slowstart=30s maxconn=100 backup=no\n"
-                "server = b [::1]:9002 tls verify=off ca=cert.pem sni=api.local check=off "
-                "check_port=9102\n"
-                "server = c localhost:9003 backup\n");
+    c = load_ok(
+        "\xEF\xBB\xBF[global]\r\n"
+        "workers = 4 ; inline comment\n"
+        "log_level = debug\n"
+        "access_log = off\n"
+        "error_log = logs/error.log\n"
+        "grace = 1m\n"
+        "[frontend web]\n"
+        "bind = 127.0.0.1:8080\n"
+        "    bind = [::1]:8080\n" /* indented: an ordinary key, not a continuation */
+        "\tbind = *:8081\n"
+        "pool = app\n"
+        "tls_cert = cert.pem\n"
+        "tls_key = key.pem\n"
+        "tls_key = key.pem\n"
+        "tls_cert = cert.pem\n"
+        "timeout_client = 1h\n"
+        "timeout_http_request = 500ms\n"
+        "max_body_bytes = 1g\n"
+        "max_header_bytes = 16k\n"
+        "[pool app]\n"
+        "balance = maglev\n"
+        "hash_key = header:X-User\n"
+        "balance_factor = 1.5\n"
+        "maglev_table_size = 1009\n"
+        "health = https\n"
+        "health_expect = 200,204, 300-399\n"
+        "health_interval = 2s\n"
+        "health_fast_interval = 100ms\n"
+        "server = a 127.0.0.1:9001 weight=0 slowstart=30s maxconn=100 backup=no\n"
+        "server = b [::1]:9002 tls verify=off ca=cert.pem sni=api.local check=off "
+        "check_port=9102\n"
+        "server = c localhost:9003 backup\n");
     assert_int_equal(c->global.workers, 4);
     assert_int_equal(c->global.log_level, CONF_LOG_DEBUG);
     assert_string_equal(c->global.access_log, "off");
@@ -714,8 +837,10 @@ static void test_conf_parses_values(void **state)
     assert_int_equal(f->binds[1].len, sizeof(struct sockaddr_in6));
     assert_int_equal(port_of(&f->binds[1]), 8080);
     assert_string_equal(f->binds[1].text, "[::1]:8080");
-    assert_true(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&f->binds[1].ss)->sin6_addr));
-    assert_int_equal(((struct sockaddr_in *)&f->binds[2].ss)->sin_addr.s_addr, INADDR_ANY);
+    assert_true(
+        IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&f->binds[1].ss)->sin6_addr));
+    assert_int_equal(((struct sockaddr_in *)&f->binds[2].ss)->sin_addr.s_addr,
+                     INADDR_ANY);
     assert_int_equal(f->cert_count, 2);
     snprintf(want, sizeof(want), "%s/cert.pem", dir);
     assert_string_equal(f->certs[0].cert_file, want);
@@ -772,13 +897,14 @@ static void test_conf_parses_cluster_and_admin(void **state)
     char want[256];
 
     (void)state;
-    c = load_ok(BASE "[cluster]\nnode_id = n2\nbind = *:7002\n"
-                     "peers = n1@127.0.0.1:7001, n2@127.0.0.1:7002\n"
-                     "peers = n3@localhost:7003\n"
-                     "data_dir = data/n2\nsecret_file = secret\n"
-                     "heartbeat_interval = 20ms\nelection_timeout = 1s\n"
-                     "vip = 127.0.0.10/8 dev lo\non_leader = hook.sh\non_follower = hook.sh\n"
-                     "[admin]\nbind = [::1]:9100\ntoken_file = token\n");
+    c = load_ok(BASE
+                "[cluster]\nnode_id = n2\nbind = *:7002\n"
+                "peers = n1@127.0.0.1:7001, n2@127.0.0.1:7002\n"
+                "peers = n3@localhost:7003\n"
+                "data_dir = data/n2\nsecret_file = secret\n"
+                "heartbeat_interval = 20ms\nelection_timeout = 1s\n"
+                "vip = 127.0.0.10/8 dev lo\non_leader = hook.sh\non_follower = hook.sh\n"
+                "[admin]\nbind = [::1]:9100\ntoken_file = token\n");
     assert_true(c->cluster.enabled);
     assert_string_equal(c->cluster.node_id, "n2");
     assert_int_equal(c->cluster.peer_count, 3);
@@ -838,20 +964,63 @@ static void test_conf_example_files_are_valid(void **state)
  * looked for at the start of a line of conf/raftlb.ini. */
 static void test_conf_example_shows_every_key(void **state)
 {
-    static const char *const keys[] = {
-        "workers", "max_connections", "log_level", "error_log", "access_log", "grace",
-        "pid_file", "bind", "mode", "pool", "tls_cert", "tls_key", "tls_ciphers",
-        "tls_min_version", "timeout_client", "timeout_http_request",
-        "timeout_http_keepalive", "timeout_tls_handshake", "max_keepalive_requests",
-        "max_body_bytes", "max_header_bytes", "max_headers", "balance", "hash_key",
-        "balance_factor", "maglev_table_size", "ring_points", "retries", "timeout_connect",
-        "timeout_server", "health", "health_method", "health_path", "health_host",
-        "health_body", "health_expect", "health_interval", "health_fast_interval",
-        "health_timeout", "rise", "fall", "eject_after", "eject_time", "max_ejected_percent",
-        "server", "node_id", "peers", "data_dir", "secret_file", "heartbeat_interval",
-        "election_timeout", "vip", "on_leader", "on_follower", "token_file"};
-    static const char *const options[] = {"weight=", "slowstart=", "maxconn=", " backup",
-                                          "check=",  "check_port=", " tls",    "verify=",
+    static const char *const keys[] = {"workers",
+                                       "max_connections",
+                                       "log_level",
+                                       "error_log",
+                                       "access_log",
+                                       "grace",
+                                       "pid_file",
+                                       "bind",
+                                       "mode",
+                                       "pool",
+                                       "tls_cert",
+                                       "tls_key",
+                                       "tls_ciphers",
+                                       "tls_min_version",
+                                       "timeout_client",
+                                       "timeout_http_request",
+                                       "timeout_http_keepalive",
+                                       "timeout_tls_handshake",
+                                       "max_keepalive_requests",
+                                       "max_body_bytes",
+                                       "max_header_bytes",
+                                       "max_headers",
+                                       "balance",
+                                       "hash_key",
+                                       "balance_factor",
+                                       "maglev_table_size",
+                                       "ring_points",
+                                       "retries",
+                                       "timeout_connect",
+                                       "timeout_server",
+                                       "health",
+                                       "health_method",
+                                       "health_path",
+                                       "health_host",
+                                       "health_body",
+                                       "health_expect",
+                                       "health_interval",
+                                       "health_fast_interval",
+                                       "health_timeout",
+                                       "rise",
+                                       "fall",
+                                       "eject_after",
+                                       "eject_time",
+                                       "max_ejected_percent",
+                                       "server",
+                                       "node_id",
+                                       "peers",
+                                       "data_dir",
+                                       "secret_file",
+                                       "heartbeat_interval",
+                                       "election_timeout",
+                                       "vip",
+                                       "on_leader",
+                                       "on_follower",
+                                       "token_file"};
+    static const char *const options[] = {"weight=", "slowstart=",  "maxconn=", " backup",
+                                          "check=",  "check_port=", " tls",     "verify=",
                                           "ca=",     "sni="};
     char p[512], line[512];
     bool seen[sizeof(keys) / sizeof(keys[0])] = {false};

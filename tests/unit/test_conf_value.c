@@ -17,14 +17,15 @@ static void test_conf_value_duration_units(void **state)
     static const struct {
         const char *in;
         uint32_t ms;
-    } ok[] = {{"0", 0},         {"500ms", 500},       {"2s", 2000},  {"1m", 60000},
-              {"1h", 3600000}, {"0ms", 0},           {"90s", 90000}, {"1193h", 4294800000u}};
+    } ok[] = {{"0", 0},        {"500ms", 500}, {"2s", 2000},   {"1m", 60000},
+              {"1h", 3600000}, {"0ms", 0},     {"90s", 90000}, {"1193h", 4294800000u}};
     char err[256];
     uint32_t v;
 
     (void)state;
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        assert_int_equal(conf_value_duration(ok[i].in, 0, UINT32_MAX, &v, err, sizeof(err)), 0);
+        assert_int_equal(
+            conf_value_duration(ok[i].in, 0, UINT32_MAX, &v, err, sizeof(err)), 0);
         assert_int_equal(v, ok[i].ms);
     }
 }
@@ -50,8 +51,8 @@ static void test_conf_value_duration_rejects(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(conf_value_duration(bad[i].in, 0, UINT32_MAX, &v, err, sizeof(err)),
-                         -1);
+        assert_int_equal(
+            conf_value_duration(bad[i].in, 0, UINT32_MAX, &v, err, sizeof(err)), -1);
         assert_string_equal(err, bad[i].err);
     }
     assert_int_equal(v, 7);
@@ -111,9 +112,9 @@ static void test_conf_value_numbers(void **state)
     assert_string_equal(err, "expected a whole number from 0 to 1024, got '1025'");
     assert_int_equal(conf_value_uint("+1", 0, 10, &u, err, sizeof(err)), -1);
     assert_int_equal(conf_value_uint("1 ", 0, 10, &u, err, sizeof(err)), -1);
-    assert_int_equal(conf_value_uint("18446744073709551616", 0, UINT64_MAX - 1, &u, err,
-                                     sizeof(err)),
-                     -1);
+    assert_int_equal(
+        conf_value_uint("18446744073709551616", 0, UINT64_MAX - 1, &u, err, sizeof(err)),
+        -1);
     assert_int_equal(conf_value_double("1.25", 0, 100, &d, err, sizeof(err)), 0);
     assert_true(d == 1.25);
     assert_int_equal(conf_value_double("3", 0, 100, &d, err, sizeof(err)), 0);
@@ -131,27 +132,31 @@ static void test_conf_value_status_ranges(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(conf_value_status_ranges("200-399", lo, hi, 8, &n, err, sizeof(err)), 0);
+    assert_int_equal(conf_value_status_ranges("200-399", lo, hi, 8, &n, err, sizeof(err)),
+                     0);
     assert_int_equal(n, 1);
     assert_int_equal(lo[0], 200);
     assert_int_equal(hi[0], 399);
     assert_int_equal(
-        conf_value_status_ranges("200,204, 300 - 399", lo, hi, 8, &n, err, sizeof(err)), 0);
+        conf_value_status_ranges("200,204, 300 - 399", lo, hi, 8, &n, err, sizeof(err)),
+        0);
     assert_int_equal(n, 3);
     assert_int_equal(lo[1], 204);
     assert_int_equal(hi[1], 204);
     assert_int_equal(lo[2], 300);
     assert_int_equal(hi[2], 399);
-    assert_int_equal(conf_value_status_ranges("200,", lo, hi, 8, &n, err, sizeof(err)), -1);
-    assert_string_equal(err,
-                        "expected status codes such as 200-399 or 200,204,300-399, got '200,'");
+    assert_int_equal(conf_value_status_ranges("200,", lo, hi, 8, &n, err, sizeof(err)),
+                     -1);
+    assert_string_equal(
+        err, "expected status codes such as 200-399 or 200,204,300-399, got '200,'");
     assert_int_equal(conf_value_status_ranges("99", lo, hi, 8, &n, err, sizeof(err)), -1);
-    assert_int_equal(conf_value_status_ranges("200-600", lo, hi, 8, &n, err, sizeof(err)), -1);
-    assert_int_equal(
-        conf_value_status_ranges("200,201,202,203,204,205,206,207,208", lo, hi, 8, &n, err,
-                                 sizeof(err)),
-        -1);
-    assert_string_equal(err, "at most 8 status ranges, got '200,201,202,203,204,205,206,207,208'");
+    assert_int_equal(conf_value_status_ranges("200-600", lo, hi, 8, &n, err, sizeof(err)),
+                     -1);
+    assert_int_equal(conf_value_status_ranges("200,201,202,203,204,205,206,207,208", lo,
+                                              hi, 8, &n, err, sizeof(err)),
+                     -1);
+    assert_string_equal(
+        err, "at most 8 status ranges, got '200,201,202,203,204,205,206,207,208'");
 }
 
 static void test_conf_value_edit_distance_and_suggest(void **state)
