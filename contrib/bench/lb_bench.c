@@ -3,8 +3,9 @@
  *
  * For N servers (weight 1, named "srv<i>") and K keys ("/key/<i>", hashed with
  * lb_hash), each algorithm: max/mean and min/mean keys per server; the keys
- * remapped when one server (the middle one) leaves, split into the necessary
- * share (keys that were on it) and the collateral rest; lookup time per pick;
+ * remapped when one server (the middle one) goes down or is drained, split into
+ * the necessary share (keys that were on it) and the collateral rest, and the
+ * collateral when that server is instead deleted from the configuration; lookup time per pick;
  * table build time; and, for ring and maglev with bounded loads, the spill rate
  * in a closed-loop simulation with 10 requests in flight per server on average
  * (each key is picked with the current loads, then the oldest request finishes).
@@ -101,7 +102,7 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
     uint32_t *zero = calloc(n, sizeof(*zero));
     double build_ms[16], look_ns[16], blook_ns[16];
     uint64_t sink = 0, moved_need = 0, moved_coll = 0, mx = 0, mn = UINT64_MAX;
-    uint64_t spills = 0, over_cap = 0;
+    uint64_t spills = 0, over_cap = 0, deleted_coll = 0;
     double spill_rate = -1, bmax = -1, tmax = -1, tmin = -1;
     uint32_t removed = n / 2;
     void *t = NULL;
@@ -176,6 +177,20 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
             }
         }
         ops->destroy(t2);
+        /* the same server deleted from the configuration: a table of n - 1 */
+        memmove(&s[removed], &s[removed + 1], (n - removed - 1) * sizeof(*s));
+        t2 = build_or_die(a, s, n - 1, &o->params);
+        for (uint64_t i = 0; i < o->keys; i++) {
+            int now = pick_plain(a, t2, i, keys[i], zero);
+            now = now >= (int)removed ? now + 1 : now; /* back to old indexes */
+            if (map[i] != (int)removed && now != map[i])
+                deleted_coll++;
+        }
+        ops->destroy(t2);
+        memmove(&s[removed + 1], &s[removed], (n - removed - 1) * sizeof(*s));
+        s[removed].name = names[removed];
+        s[removed].weight = 1;
+        s[removed].usable = true;
     }
     if (keyed(a) && o->factor > 0) {
         struct lb_params p = o->params;
@@ -236,10 +251,11 @@ static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint
     else
         printf(" %7s | %7s |", "-", "-");
     if (keyed(a))
-        printf(" %7.4f | %7.4f | %8.5f |", (double)(moved_need + moved_coll) / o->keys,
-               (double)moved_need / o->keys, (double)moved_coll / o->keys);
+        printf(" %7.4f | %7.4f | %8.5f | %8.5f |",
+               (double)(moved_need + moved_coll) / o->keys, (double)moved_need / o->keys,
+               (double)moved_coll / o->keys, (double)deleted_coll / o->keys);
     else
-        printf(" %7s | %7s | %8s |", "-", "-", "-");
+        printf(" %7s | %7s | %8s | %8s |", "-", "-", "-", "-");
     printf(" %7.1f | %8.3f |", median(look_ns, o->runs), median(build_ms, o->runs));
     if (spill_rate >= 0)
         printf(" %6.2f%% | %5.3f | %5llu | %6.1f |\n", 100 * spill_rate, bmax,
@@ -342,8 +358,8 @@ int main(int argc, char **argv)
                                       : LB_MAGLEV_TABLE_SIZE_DEFAULT,
            o.params.ring_points ? o.params.ring_points : LB_RING_POINTS_DEFAULT, o.factor);
     printf("| algorithm  |     N | max/mean | min/mean | table max | table min | remap | 1/N part | collateral "
-           "| ns/pick | build ms | spill | bmax/mean | >cap | ns/pick bounded |\n");
-    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "| coll. deleted | ns/pick | build ms | spill | bmax/mean | >cap | ns/pick bounded |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int k = 0; k < o.nservers; k++)
         for (int a = 0; a < LB_ALGO_COUNT; a++)
             if (o.algo_on[a])

@@ -57,12 +57,13 @@ static int named_cmp(const void *a, const void *b)
 }
 
 int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
-                 const struct lb_params *params, bool by_name, char *err,
+                 const struct lb_params *params, unsigned flags, char *err,
                  size_t errlen)
 {
     struct named *sorted = NULL;
-    bool any_primary = false;
-    uint32_t i, k;
+    uint32_t *up_idx = NULL, *up_weight = NULL;
+    bool any_primary = false, keep_down = (flags & LB_BASE_KEEP_DOWN) != 0;
+    uint32_t i, k, u;
 
     memset(b, 0, sizeof(*b));
     if (n > LB_SERVERS_MAX) {
@@ -92,16 +93,20 @@ int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
     }
     b->idx = calloc(n > 0 ? n : 1, sizeof(*b->idx));
     b->weight = calloc(n > 0 ? n : 1, sizeof(*b->weight));
-    if (b->idx == NULL || b->weight == NULL) {
+    b->up = calloc(n > 0 ? n : 1, sizeof(*b->up));
+    up_idx = calloc(n > 0 ? n : 1, sizeof(*up_idx));
+    up_weight = calloc(n > 0 ? n : 1, sizeof(*up_weight));
+    if (b->idx == NULL || b->weight == NULL || b->up == NULL || up_idx == NULL ||
+        up_weight == NULL) {
         lb_err(err, errlen, "out of memory");
         goto fail;
     }
     for (i = 0; i < n; i++) {
         const struct lb_server *s = &servers[i];
-        if (s->usable && s->weight > 0 && s->backup != any_primary)
+        if ((s->usable || keep_down) && s->weight > 0 && s->backup != any_primary)
             b->idx[b->count++] = i;
     }
-    if (by_name && b->count > 0) {
+    if ((flags & LB_BASE_BY_NAME) && b->count > 0) {
         sorted = malloc(b->count * sizeof(*sorted));
         if (sorted == NULL) {
             lb_err(err, errlen, "out of memory");
@@ -120,16 +125,27 @@ int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
             b->idx[k] = sorted[k].idx;
         }
     }
-    for (k = 0; k < b->count; k++) {
+    for (k = 0, u = 0; k < b->count; k++) {
         b->weight[k] = servers[b->idx[k]].weight;
-        b->weight_sum += b->weight[k];
+        b->up[k] = servers[b->idx[k]].usable;
+        if (b->up[k]) {
+            b->weight_sum += b->weight[k];
+            up_idx[u] = b->idx[k];
+            up_weight[u] = b->weight[k];
+            u++;
+        }
     }
-    if (lb_rr_init(&b->rr, b->idx, b->weight, b->count, err, errlen) != 0)
+    b->up_count = u;
+    if (lb_rr_init(&b->rr, up_idx, up_weight, u, err, errlen) != 0)
         goto fail;
     free(sorted);
+    free(up_idx);
+    free(up_weight);
     return 0;
 fail:
     free(sorted);
+    free(up_idx);
+    free(up_weight);
     lb_base_fini(b);
     return -1;
 }
@@ -139,9 +155,12 @@ void lb_base_fini(struct lb_base *b)
     lb_rr_fini(&b->rr);
     free(b->idx);
     free(b->weight);
+    free(b->up);
     b->idx = NULL;
     b->weight = NULL;
+    b->up = NULL;
     b->count = 0;
+    b->up_count = 0;
 }
 
 void lb_bound_init(struct lb_bound *bd, const struct lb_base *b, const struct lb_pick *in)
@@ -149,14 +168,15 @@ void lb_bound_init(struct lb_bound *bd, const struct lb_base *b, const struct lb
     uint64_t total = in->load_total;
     uint32_t k;
 
-    bd->on = b->factor > 0.0 && in->load != NULL && b->count > 0;
+    bd->on = b->factor > 0.0 && in->load != NULL && b->up_count > 0;
     bd->load = in->load;
     bd->scale = 0.0;
     if (!bd->on)
         return;
     if (total == 0)
         for (k = 0; k < b->count; k++)
-            total += in->load[b->idx[k]];
+            if (b->up[k])
+                total += in->load[b->idx[k]];
     bd->scale = b->factor * ((double)total + 1.0) / (double)b->weight_sum;
 }
 
@@ -168,7 +188,7 @@ int lb_base_sweep(const struct lb_base *b, uint32_t start, const struct lb_pick 
 
     for (k = 0; k < b->count; k++) {
         pos = (start + k) % b->count;
-        if (lb_excluded(in->exclude, b->idx[pos]))
+        if (!b->up[pos] || lb_excluded(in->exclude, b->idx[pos]))
             continue;
         if (lb_bound_ok(bd, b->idx[pos], b->weight[pos]))
             return (int)b->idx[pos];

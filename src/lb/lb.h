@@ -90,8 +90,10 @@ struct lb_ops {
  *  ring/maglev key_hash + has_key (no key: round robin on sequence, fallback
  *              set), load + load_total when balance_factor > 0 (bounded
  *              loads; spilled set), exclude (walks on like a spill)
- * Servers that are not usable or have weight 0 are left out of the table at
- * build time; backups are in it only when no other server is usable.
+ * Servers of weight 0 are never picked; backups only when no other server is
+ * usable. A server that is not usable is left out of the table at build time,
+ * except by maglev, which keeps it (marked down) and walks past its slots, so
+ * that its going down or coming back moves its own keys only.
  */
 
 /* The operations of an algorithm; never NULL for a valid enum value. */

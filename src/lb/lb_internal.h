@@ -18,23 +18,33 @@
 /*
  * The servers a table may pick: the usable, non-backup servers of positive weight,
  * or, when there is none, the usable backups of positive weight. `idx` lists their
- * indexes into the caller's array, in index order (or in name order, when built
- * with by_name, so that hashing placements depend on names and not on the order
- * of the configuration). `weight` is parallel to `idx`.
+ * indexes into the caller's array, in index order (or in name order, with
+ * LB_BASE_BY_NAME, so that hashing placements depend on names and not on the
+ * order of the configuration). `weight` and `up` are parallel to `idx`.
+ *
+ * With LB_BASE_KEEP_DOWN the set also keeps the servers of the same tier that
+ * are not usable, marked down in `up`: Maglev builds its table over them and
+ * walks past them at pick time, so that a server going down or coming back
+ * moves its own keys only.
  */
+#define LB_BASE_BY_NAME 1u
+#define LB_BASE_KEEP_DOWN 2u
+
 struct lb_base {
-    uint32_t count;      /* active servers; 0: every pick answers -1 */
+    uint32_t count;      /* servers in idx[] (up or, with KEEP_DOWN, down) */
+    uint32_t up_count;   /* of which up; 0: every pick answers -1 */
     uint32_t n;          /* size of the caller's server array */
     uint32_t *idx;       /* owned */
     uint32_t *weight;    /* owned */
-    uint64_t weight_sum; /* sum of weight[] */
+    uint8_t *up;         /* owned; 1: usable */
+    uint64_t weight_sum; /* sum of weight[] over the up servers */
     double factor;       /* bounded loads; 0: off */
-    struct lb_rr rr;     /* round robin over the active set (fallback) */
+    struct lb_rr rr;     /* round robin over the up servers (fallback) */
 };
 
 /* Validates the arguments and fills `b`. Returns 0, or -1 with a reason in err. */
 int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
-                 const struct lb_params *params, bool by_name, char *err,
+                 const struct lb_params *params, unsigned flags, char *err,
                  size_t errlen);
 void lb_base_fini(struct lb_base *b);
 
@@ -71,7 +81,7 @@ static inline bool lb_bound_ok(const struct lb_bound *bd, uint32_t server, uint3
 }
 
 /*
- * The last resort of a hashing walk that found nothing: the active servers in
+ * The last resort of a hashing walk that found nothing: the up servers in
  * table order from position `start`: the first that is not excluded and under its
  * cap, else the first not excluded (caps cannot all be met, e.g. when the caller's
  * load_total is wrong), else -1.

@@ -60,7 +60,8 @@ static void *maglev_build(const struct lb_server *servers, size_t n,
         lb_err(err, errlen, "out of memory");
         return NULL;
     }
-    if (lb_base_init(&t->base, servers, n, params, true, err, errlen) != 0) {
+    if (lb_base_init(&t->base, servers, n, params,
+                     LB_BASE_BY_NAME | LB_BASE_KEEP_DOWN, err, errlen) != 0) {
         free(t);
         return NULL;
     }
@@ -138,7 +139,7 @@ static struct lb_result maglev_pick(const void *table, const struct lb_pick *in)
     uint32_t c, j;
     int first = -1;
 
-    if (b->count == 0)
+    if (b->up_count == 0)
         return r;
     if (!in->has_key) {
         r.fallback = true;
@@ -147,14 +148,16 @@ static struct lb_result maglev_pick(const void *table, const struct lb_pick *in)
     }
     c = (uint32_t)(in->key_hash % t->m);
     lb_bound_init(&bd, b, in);
-    if (!bd.on && in->exclude == NULL) {
+    if (!bd.on && in->exclude == NULL && b->up[t->slot[c]]) {
         r.server = (int)b->idx[t->slot[c]];
         return r;
     }
+    /* Down servers keep their slots; their keys walk on to the next slot whose
+     * server is up, the same walk as retries and spills. */
     for (j = 0; j < t->m; j++) {
         uint32_t pos = t->slot[c];
         uint32_t s = b->idx[pos];
-        if (!lb_excluded(in->exclude, s)) {
+        if (b->up[pos] && !lb_excluded(in->exclude, s)) {
             if (first < 0)
                 first = (int)pos;
             if (lb_bound_ok(&bd, s, b->weight[pos])) {

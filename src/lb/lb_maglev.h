@@ -11,9 +11,14 @@
  * Servers take their turns in name order, so the table depends only on the set
  * of (name, weight) pairs and on M: identical on every instance.
  *
- * A key goes to slot key_hash mod M. Removing a server and rebuilding moves its
- * keys and, as the paper measures, a small number of others; it is rebuilt from
- * the usable servers only. Bounded loads and retries walk the following slots.
+ * A key goes to slot key_hash mod M. The table is built over the servers of the
+ * tier in use whether they are up or not; a server that is down or drained keeps
+ * its slots and its keys walk on to the next slot whose server is up. So a server
+ * going down moves its own keys only (spread over the others in proportion to
+ * their slots) and gets them back when it returns, with no collateral remap; a
+ * change of the server set or of a weight rebuilds the table, which moves, as
+ * the paper measures, a few keys besides the necessary ones. Bounded loads and
+ * retries walk the following slots the same way.
  *
  * Build cost: O(M log M) probes plus one check per server and round; the rounds
  * grow with max weight / mean weight (at most M * 256 checks with the

@@ -33,7 +33,7 @@ static void *r2_build(const struct lb_server *servers, size_t n,
         lb_err(err, errlen, "out of memory");
         return NULL;
     }
-    if (lb_base_init(&t->base, servers, n, params, false, err, errlen) != 0) {
+    if (lb_base_init(&t->base, servers, n, params, 0, err, errlen) != 0) {
         free(t);
         return NULL;
     }

@@ -65,7 +65,7 @@ static void *ring_build(const struct lb_server *servers, size_t n,
         lb_err(err, errlen, "out of memory");
         return NULL;
     }
-    if (lb_base_init(&t->base, servers, n, params, true, err, errlen) != 0) {
+    if (lb_base_init(&t->base, servers, n, params, LB_BASE_BY_NAME, err, errlen) != 0) {
         free(t);
         return NULL;
     }

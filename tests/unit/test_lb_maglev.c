@@ -1,7 +1,8 @@
 /*
  * test_lb_maglev: the Maglev table: primes, slot balance (each server gets
- * floor or ceil of M/N slots), Envoy-style weights, removal moves the removed
- * server's keys and few others, return restores the table exactly, placement
+ * floor or ceil of M/N slots), Envoy-style weights, a down server moves only its
+ * own keys (spread out) and gets them back, a server deleted from the
+ * configuration moves its keys and few others, placement
  * pinned against an independent implementation, order independence, exclusion,
  * fallback, errors.
  */
@@ -83,11 +84,11 @@ static void test_lb_maglev_weights_act_proportionally(void **state)
     lb_maglev_ops.destroy(t);
 }
 
-static void test_lb_maglev_removal_moves_its_keys_and_few_others(void **state)
+static void test_lb_maglev_down_server_moves_only_its_keys_and_they_return(void **state)
 {
     static int before[KEYS], after[KEYS], back[KEYS];
     struct lb_server s[100];
-    int need = 0, collateral = 0;
+    int need = 0, got[100] = {0}, most = 0;
     struct maglev_table *t, *t0;
     (void)state;
     tl_servers(s, 100, 1);
@@ -95,22 +96,26 @@ static void test_lb_maglev_removal_moves_its_keys_and_few_others(void **state)
     for (uint64_t k = 0; k < KEYS; k++)
         before[k] = tl_pick_key(LB_MAGLEV, t0, tl_key(k), NULL, NULL);
 
-    s[42].usable = false;
+    s[42].usable = false; /* down or drained */
     t = tl_build(LB_MAGLEV, s, 100, NULL);
     for (uint64_t k = 0; k < KEYS; k++) {
         after[k] = tl_pick_key(LB_MAGLEV, t, tl_key(k), NULL, NULL);
         assert_int_not_equal(after[k], 42);
-        if (before[k] == 42)
+        if (before[k] == 42) {
             need++;
-        else if (after[k] != before[k])
-            collateral++;
+            got[after[k]]++;
+        } else {
+            assert_int_equal(after[k], before[k]); /* no collateral remap */
+        }
     }
     lb_maglev_ops.destroy(t);
-    print_message("maglev N=100 removal: necessary %.4f, collateral %.4f\n",
-                  (double)need / KEYS, (double)collateral / KEYS);
-    /* the paper trades a little stability for balance: a few percent at most */
-    assert_true(need > 0);
-    assert_true(collateral < KEYS / 50);
+    /* its ~1,000 keys are spread over the others, not dumped on one */
+    for (int i = 0; i < 100; i++)
+        most = got[i] > most ? got[i] : most;
+    print_message("maglev N=100, one down: %d keys moved, at most %d to one server\n",
+                  need, most);
+    assert_true(need > 500);
+    assert_true(most < need / 10);
 
     s[42].usable = true;
     t = tl_build(LB_MAGLEV, s, 100, NULL);
@@ -120,6 +125,37 @@ static void test_lb_maglev_removal_moves_its_keys_and_few_others(void **state)
     assert_memory_equal(back, before, sizeof(before));
     lb_maglev_ops.destroy(t);
     lb_maglev_ops.destroy(t0);
+}
+
+static void test_lb_maglev_removed_server_moves_its_keys_and_few_others(void **state)
+{
+    /* a server deleted from the configuration: the table is rebuilt without
+     * it, which moves its keys and, as the paper says, a few others */
+    static int before[KEYS];
+    struct lb_server s[100];
+    int need = 0, collateral = 0;
+    void *t;
+    (void)state;
+    tl_servers(s, 100, 1);
+    t = tl_build(LB_MAGLEV, s, 100, NULL);
+    for (uint64_t k = 0; k < KEYS; k++)
+        before[k] = tl_pick_key(LB_MAGLEV, t, tl_key(k), NULL, NULL);
+    lb_maglev_ops.destroy(t);
+    s[42] = s[99]; /* s99 takes index 42: compare by name */
+    t = tl_build(LB_MAGLEV, s, 99, NULL);
+    for (uint64_t k = 0; k < KEYS; k++) {
+        int now = tl_pick_key(LB_MAGLEV, t, tl_key(k), NULL, NULL);
+        int was = before[k] == 99 ? 42 : before[k];
+        if (before[k] == 42)
+            need++;
+        else if (now != was)
+            collateral++;
+    }
+    lb_maglev_ops.destroy(t);
+    print_message("maglev N=100 removal: necessary %.4f, collateral %.4f\n",
+                  (double)need / KEYS, (double)collateral / KEYS);
+    assert_true(need > 0);
+    assert_true(collateral > 0 && collateral < KEYS / 50);
 }
 
 static void test_lb_maglev_known_placement_is_pinned(void **state)
@@ -239,6 +275,37 @@ static void test_lb_maglev_empty_gives_minus_one(void **state)
     t = tl_build(LB_MAGLEV, s, 2, NULL);
     assert_int_equal(tl_pick_key(LB_MAGLEV, t, 7, NULL, NULL), -1);
     lb_maglev_ops.destroy(t);
+    tl_servers(s, 2, 1);
+    s[0].usable = s[1].usable = false; /* both down: in the table, never picked */
+    t = tl_build(LB_MAGLEV, s, 2, NULL);
+    assert_int_equal(tl_pick_key(LB_MAGLEV, t, 7, NULL, NULL), -1);
+    lb_maglev_ops.destroy(t);
+}
+
+static void test_lb_maglev_down_server_is_never_picked_by_any_path(void **state)
+{
+    struct lb_server s[5];
+    struct lb_params p;
+    uint32_t load[5] = {3, 0, 0, 0, 0};
+    uint64_t ex = 1u << 1;
+    void *t;
+    (void)state;
+    tl_servers(s, 5, 1);
+    s[3].usable = false;
+    memset(&p, 0, sizeof(p));
+    p.balance_factor = 1.25;
+    t = tl_build(LB_MAGLEV, s, 5, &p);
+    for (uint64_t k = 0; k < 5000; k++) {
+        struct lb_pick in;
+        memset(&in, 0, sizeof(in));
+        in.key_hash = tl_key(k);
+        in.has_key = (k % 3) != 0; /* some without key: round robin */
+        in.sequence = k;
+        in.load = (k % 2) ? load : NULL;
+        in.exclude = (k % 5) ? NULL : &ex;
+        assert_int_not_equal(lb_maglev_ops.pick(t, &in).server, 3);
+    }
+    lb_maglev_ops.destroy(t);
 }
 
 int main(void)
@@ -247,13 +314,15 @@ int main(void)
         cmocka_unit_test(test_lb_maglev_prime_check),
         cmocka_unit_test(test_lb_maglev_equal_weights_get_floor_or_ceil_slots),
         cmocka_unit_test(test_lb_maglev_weights_act_proportionally),
-        cmocka_unit_test(test_lb_maglev_removal_moves_its_keys_and_few_others),
+        cmocka_unit_test(test_lb_maglev_down_server_moves_only_its_keys_and_they_return),
+        cmocka_unit_test(test_lb_maglev_removed_server_moves_its_keys_and_few_others),
         cmocka_unit_test(test_lb_maglev_known_placement_is_pinned),
         cmocka_unit_test(test_lb_maglev_same_names_same_placement_in_any_order),
         cmocka_unit_test(test_lb_maglev_exclusion_moves_only_excluded_keys),
         cmocka_unit_test(test_lb_maglev_no_key_falls_back_to_round_robin),
         cmocka_unit_test(test_lb_maglev_rejects_bad_table_sizes),
         cmocka_unit_test(test_lb_maglev_empty_gives_minus_one),
+        cmocka_unit_test(test_lb_maglev_down_server_is_never_picked_by_any_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
