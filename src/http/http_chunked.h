@@ -7,7 +7,12 @@
  * Strict on chunk lines: bare LF, bare CR, whitespace before the size or after
  * it without ';', a bare ';', an invalid extension, sizes over 15 significant
  * hex digits, a missing CRLF after the data and malformed trailer fields are
- * all refused. */
+ * all refused.
+ *
+ * For the proxy's request path: to refuse a bad body before any byte of its
+ * request reaches a backend (what the conformance corpus checks), run the
+ * decoder over every body byte already buffered before forwarding the head;
+ * only bytes that arrive later are streamed as they are validated. */
 #ifndef RAFTLB_HTTP_CHUNKED_H
 #define RAFTLB_HTTP_CHUNKED_H
 
@@ -49,7 +54,8 @@ struct http_chunked {
     const char *error;
 };
 
-/* Start decoding a chunked body. max_body_bytes 0 means unlimited. */
+/* Start decoding a chunked body. max_body_bytes 0 means unlimited (pass the
+ * http_limits value used for the head). */
 void http_chunked_init(struct http_chunked *c, uint64_t max_body_bytes,
                        bool is_response);
 

@@ -96,7 +96,12 @@ bool http_span_eq_lower(const char *buf, struct http_span s, const char *word)
 
 /* Find the end of the head. Resumes at m->scan_off. Every LF must follow a CR
  * (bare LF is refused: RFC 9112 §2.2 allows, not requires, accepting it, and a
- * proxy that accepts it must normalise; refusing is the safe choice). */
+ * proxy that accepts it must normalise; refusing is the safe choice).
+ *
+ * The checks run in the same order whether a line arrives whole or in pieces
+ * (size limits first, then line syntax), so that every split of the input
+ * gives the same status: a resumable parser must not answer differently
+ * depending on how TCP segmented the bytes. */
 static int scan_head(struct http_msg *m, const char *buf, size_t len,
                      const struct http_limits *lim)
 {
@@ -115,19 +120,27 @@ static int scan_head(struct http_msg *m, const char *buf, size_t len,
         }
         size_t p = (size_t)(lf - buf);
         size_t ls = m->line_start;
-        if (p == ls || buf[p - 1] != '\r')
-            return fail(m, 400, "bare LF");
-        size_t linelen = p - 1 - ls;
-        if (m->in_start_line) {
-            if (linelen == 0 && !m->is_response) {
-                if (++m->empty_lines > HTTP_MAX_LEADING_EMPTY_LINES)
-                    return fail(m, 400, "too many empty lines");
-                m->line_start = m->start_off = (uint32_t)(p + 1);
-                pos = p + 1;
-                continue;
-            }
-            if (linelen > lim->max_request_line_bytes)
+        bool cr = p > ls && buf[p - 1] == '\r';
+        size_t linelen = p - ls - (cr ? 1 : 0);
+        bool skip = m->in_start_line && !m->is_response && linelen == 0;
+        if (!skip) {
+            if (m->in_start_line && linelen > lim->max_request_line_bytes)
                 return fail(m, 414, "request line too long");
+            if (p + 1 - m->start_off > lim->max_head_bytes)
+                return m->in_start_line
+                           ? fail(m, 414, "request line too long")
+                           : fail(m, 431, "header section too large");
+        }
+        if (!cr)
+            return fail(m, 400, "bare LF");
+        if (skip) {
+            if (++m->empty_lines > HTTP_MAX_LEADING_EMPTY_LINES)
+                return fail(m, 400, "too many empty lines");
+            m->line_start = m->start_off = (uint32_t)(p + 1);
+            pos = p + 1;
+            continue;
+        }
+        if (m->in_start_line) {
             m->in_start_line = false;
             m->lines = 1;
         } else {
@@ -139,16 +152,20 @@ static int scan_head(struct http_msg *m, const char *buf, size_t len,
             if (m->lines++ > lim->max_headers || m->lines - 1 > m->headers_cap)
                 return fail(m, 431, "too many header fields");
         }
-        if (p + 1 - m->start_off > lim->max_head_bytes)
-            return fail(m, 431, "header section too large");
         m->line_start = (uint32_t)(p + 1);
         pos = p + 1;
     }
     m->scan_off = (uint32_t)pos;
-    if (m->in_start_line && len - m->line_start > lim->max_request_line_bytes)
-        return fail(m, 414, "request line too long");
+    if (m->in_start_line) {
+        size_t pend = len - m->line_start;
+        if (pend > 0 && buf[len - 1] == '\r')
+            pend--;
+        if (pend > lim->max_request_line_bytes)
+            return fail(m, 414, "request line too long");
+    }
     if (len - m->start_off > lim->max_head_bytes)
-        return fail(m, 431, "header section too large");
+        return m->in_start_line ? fail(m, 414, "request line too long")
+                                : fail(m, 431, "header section too large");
     return HTTP_AGAIN;
 }
 
@@ -717,6 +734,9 @@ static int request_finish(struct http_msg *m, const char *b,
     else
         m->keep_alive = ka && !m->conn_close;
     m->upgrade = m->version_minor == 1 && has_upgrade && conn_upgrade;
+    /* RFC 9110 §10.1.1: a 100-continue from an HTTP/1.0 client is ignored. */
+    if (m->version_minor == 0)
+        m->expect_continue = false;
     return HTTP_OK;
 }
 

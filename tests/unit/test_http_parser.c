@@ -416,6 +416,8 @@ static void test_http_parser_request_fields(void **state)
 
 /* Every split point gives the same result as the whole buffer, and so does
  * feeding one byte at a time. */
+static const struct http_limits *split_limits;
+
 static int parse_n(struct http_msg *m, struct http_header *h, bool response,
                    const char *raw, size_t n, bool init)
 {
@@ -425,8 +427,8 @@ static int parse_n(struct http_msg *m, struct http_header *h, bool response,
         else
             http_msg_init_request(m, h, NH);
     }
-    return response ? http_parse_response(m, raw, n, NULL)
-                    : http_parse_request(m, raw, n, NULL);
+    return response ? http_parse_response(m, raw, n, split_limits)
+                    : http_parse_request(m, raw, n, split_limits);
 }
 
 static void same_result(int rw, const struct http_msg *whole, int rp,
@@ -488,6 +490,37 @@ static void test_http_parser_resumable_at_every_split(void **state)
     const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
                        "Server: x\r\n\r\nabc";
     check_resumable(resp, strlen(resp), true);
+}
+
+/* Found by fuzz_http_request: a 256-byte request line (limit 256) whose CR
+ * arrived without its LF was counted as 257 bytes and answered 414, while the
+ * whole line gave 400 (bad version). Size limits, bare LF and field-count
+ * checks must give the same status however the bytes are split. */
+static void test_http_parser_limits_same_at_every_split(void **state)
+{
+    (void)state;
+    static const struct http_limits lim = {256, 2048, 24, 1 << 20};
+    char raw[4096];
+    size_t n;
+
+    split_limits = &lim;
+    memcpy(raw, "GET / HTTP/1.1", 14);
+    memset(raw + 14, 0xff, 239);
+    memcpy(raw + 253, "est\r\n\r\n", 7);
+    check_resumable(raw, 260, false);
+    /* a request line one byte over, and a bare LF beyond the limit */
+    memcpy(raw, "GET /", 5);
+    memset(raw + 5, 'a', 300);
+    memcpy(raw + 305, " HTTP/1.1\n\r\n", 13);
+    check_resumable(raw, 318, false);
+    /* a head that reaches its limit exactly at the final CRLF */
+    n = (size_t)snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: h\r\nX: ");
+    memset(raw + n, 'v', 2048 - n - 4);
+    memcpy(raw + 2044, "\r\n\r\n", 4);
+    check_resumable(raw, 2048, false);
+    raw[2046] = '\n';
+    check_resumable(raw, 2048, false);
+    split_limits = NULL;
 }
 
 static void test_http_parser_pipelined_requests_in_order(void **state)
@@ -635,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_http_parser_limits),
         cmocka_unit_test(test_http_parser_request_fields),
         cmocka_unit_test(test_http_parser_resumable_at_every_split),
+        cmocka_unit_test(test_http_parser_limits_same_at_every_split),
         cmocka_unit_test(test_http_parser_pipelined_requests_in_order),
         cmocka_unit_test(test_http_parser_responses),
     };
