@@ -380,6 +380,14 @@ const char *conf_value_suggest(const char *s, const char *const *candidates, siz
     unsigned limit = strlen(s) > 4 ? 2 : 1;
     unsigned best = limit + 1;
     const char *found = NULL;
+    bool word = false;
+
+    /* Numbers ("1.1" for a TLS version) are not misspellings of anything. */
+    for (const char *p = s; *p; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+            word = true;
+    if (!word)
+        return NULL;
 
     for (size_t i = 0; i < n; i++) {
         unsigned d = conf_value_edit_distance(s, candidates[i]);

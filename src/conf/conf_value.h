@@ -53,7 +53,7 @@ int conf_value_name(const char *s, size_t max_len, char *err, size_t errlen);
 unsigned conf_value_edit_distance(const char *a, const char *b);
 
 /* The candidate nearest to `s` when it is a plausible misspelling (distance 1 for
- * words up to 4 characters, 2 above), else NULL. */
+ * words up to 4 characters, 2 above), else NULL. `s` without letters gets none. */
 const char *conf_value_suggest(const char *s, const char *const *candidates, size_t n);
 
 bool conf_value_is_prime(uint64_t n);

@@ -428,6 +428,13 @@ static const struct bad_case bad_cases[] = {
     {"bad section name",
      BASE "[pool a/b]\n",
      {"%F:6: [pool]: name 'a/b' may hold only letters, digits, '_', '-' and '.'"}},
+    {"error log cannot be off",
+     BASE "[global]\nerror_log = off\n",
+     {"%F:7: error_log: the error log cannot be off (use stderr, syslog or a path)"}},
+    {"unsupported TLS version",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\ntls_cert = cert.pem\n"
+          "tls_key = key.pem\ntls_min_version = 1.1\n",
+     {"%F:11: tls_min_version: expected 1.2 or 1.3, got '1.1'"}},
     {"empty section header", BASE "[]\n", {"%F:6: empty section header []"}},
     {"too many server options",
      BASE "server = b 127.0.0.1:9002 a b c d e f g h i j k l m n o p q r s t u v w x y z "

@@ -173,6 +173,7 @@ static void test_conf_value_edit_distance_and_suggest(void **state)
     assert_string_equal(conf_value_suggest("magelv", words, 4), "maglev");
     assert_string_equal(conf_value_suggest("rign", words, 4), "ring");
     assert_null(conf_value_suggest("ab", words, 4));
+    assert_null(conf_value_suggest("1.1", (const char *const[]){"1.2", "1.3"}, 2));
     assert_null(conf_value_suggest("threads", words, 4));
 }
 
