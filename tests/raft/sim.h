@@ -45,9 +45,9 @@ struct sim_options {
     uint32_t max_batch_entries;
     bool no_start;
     bool wire;
-        /* send every message through raft_codec (default on) */ /* sim_init leaves nodes
-                                                                    down: preload disks
-                                                                    first */
+    /* send every message through raft_codec (default on) */ /* sim_init leaves nodes
+                                                                down: preload disks
+                                                                first */
     bool chaos;                   /* random crashes, partitions, disk faults, changes */
     uint32_t propose_interval_ms; /* a client proposal every ~this, 0: none */
 };
@@ -119,6 +119,9 @@ struct sim {
     uint64_t next_chaos_us;
     uint64_t next_propose_us;
     uint64_t propose_counter;
+    bool snipe; /* chaos: crash the next new leader shortly after it wins */
+    uint64_t snipe_id;
+    uint64_t snipe_at_us; /* 0: nothing scheduled */
 };
 
 void sim_options_default(struct sim_options *o, uint64_t seed, unsigned n_nodes);

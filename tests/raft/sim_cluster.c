@@ -238,6 +238,11 @@ int sim_node_step(struct sim *s, uint64_t id, const struct raft_event *ev)
     if (up.flags & RAFT_UPDATE_COMPACT)
         sim_storage_compact(nd, up.compact_index);
     nd->timeout_us = up.next_timeout_ms * 1000;
+    if (s->snipe && up.role == RAFT_LEADER && (up.flags & RAFT_UPDATE_ROLE)) {
+        s->snipe = false;
+        s->snipe_id = id;
+        s->snipe_at_us = s->now_us + sim_rand_range(s, 300, 4000);
+    }
     if (rv == 0 && nd->raft != NULL && raft_snapshot_wanted(nd->raft) &&
         nd->sm_index == raft_applied_index(nd->raft) &&
         nd->sm_index > raft_snapshot_index(nd->raft) && !s->violated)
@@ -387,7 +392,7 @@ static void chaos(struct sim *s)
     uint64_t id = sim_rand_range(s, 1, s->n + 1);
     struct sim_node *nd = sim_node(s, id);
     uint64_t leader = sim_leader(s);
-    switch (sim_rand_range(s, 0, 10)) {
+    switch (sim_rand_range(s, 0, 11)) {
     case 0:
     case 1:
         if (nd->raft != NULL) {
@@ -445,6 +450,11 @@ static void chaos(struct sim *s)
         if (leader != 0)
             sim_transfer(s, leader, sim_rand_range(s, 0, 2) ? id : 0);
         break;
+    case 10:
+        /* Kill the next leader within a few milliseconds of its election, while
+         * it is replicating entries of older terms (the Figure 8 window). */
+        s->snipe = true;
+        break;
     default:
         break;
     }
@@ -489,6 +499,10 @@ static bool step_once(struct sim *s, uint64_t until_us)
         t = s->next_propose_us;
         kind = 5;
     }
+    if (s->o.chaos && s->snipe_at_us != 0 && s->snipe_at_us < t) {
+        t = s->snipe_at_us;
+        kind = 6;
+    }
     if (kind < 0 || t > until_us)
         return false;
     if (t > s->now_us)
@@ -522,6 +536,15 @@ static bool step_once(struct sim *s, uint64_t until_us)
             sim_propose(s, l, NULL);
         s->next_propose_us =
             s->now_us + sim_rand_range(s, 1, 2 * s->o.propose_interval_ms * 1000ull);
+        break;
+    }
+    case 6: {
+        struct sim_node *nd = sim_node(s, s->snipe_id);
+        s->snipe_at_us = 0;
+        if (nd->raft != NULL && raft_role(nd->raft) == RAFT_LEADER) {
+            sim_crash(s, nd->id, sim_rand_range(s, 0, 2) == 0);
+            nd->restart_at_us = s->now_us + sim_rand_range(s, 1000, 1000000);
+        }
         break;
     }
     default:
