@@ -5,13 +5,13 @@
  * lb_hash), each algorithm: max/mean and min/mean keys per server; the keys
  * remapped when one server (the middle one) goes down or is drained, split into
  * the necessary share (keys that were on it) and the collateral rest, and the
- * collateral when that server is instead deleted from the configuration; lookup time per pick;
- * table build time; and, for ring and maglev with bounded loads, the spill rate
- * in a closed-loop simulation with 10 requests in flight per server on average
- * (each key is picked with the current loads, then the oldest request finishes).
- * Timings are CPU time of the benchmark thread, the median of --runs runs. Keyless algorithms have no key-to-server
- * map: their rows show the spread of K consecutive picks (sequence / random = i)
- * and no remap figures.
+ * collateral when that server is instead deleted from the configuration; lookup time per
+ * pick; table build time; and, for ring and maglev with bounded loads, the spill rate in
+ * a closed-loop simulation with 10 requests in flight per server on average (each key is
+ * picked with the current loads, then the oldest request finishes). Timings are CPU time
+ * of the benchmark thread, the median of --runs runs. Keyless algorithms have no
+ * key-to-server map: their rows show the spread of K consecutive picks (sequence / random
+ * = i) and no remap figures.
  *
  *   lb-bench [--keys K] [--runs R] [--servers 3,10,100,1000] [--factor F]
  *            [--maglev-size M] [--ring-points P] [--algos ring,maglev,...]
@@ -93,8 +93,8 @@ static int pick_plain(enum lb_algo a, const void *t, uint64_t i, uint64_t h,
     return lb_ops_get(a)->pick(t, &in).server;
 }
 
-static void run_one(const struct opts *o, enum lb_algo a, uint32_t n, const uint64_t *keys,
-                    int *map, int *map2, char names[][16])
+static void run_one(const struct opts *o, enum lb_algo a, uint32_t n,
+                    const uint64_t *keys, int *map, int *map2, char names[][16])
 {
     const struct lb_ops *ops = lb_ops_get(a);
     struct lb_server *s = calloc(n, sizeof(*s));
@@ -356,10 +356,14 @@ int main(int argc, char **argv)
            (unsigned long long)o.keys, o.runs,
            o.params.maglev_table_size ? o.params.maglev_table_size
                                       : LB_MAGLEV_TABLE_SIZE_DEFAULT,
-           o.params.ring_points ? o.params.ring_points : LB_RING_POINTS_DEFAULT, o.factor);
-    printf("| algorithm  |     N | max/mean | min/mean | table max | table min | remap | 1/N part | collateral "
-           "| coll. deleted | ns/pick | build ms | spill | bmax/mean | >cap | ns/pick bounded |\n");
-    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           o.params.ring_points ? o.params.ring_points : LB_RING_POINTS_DEFAULT,
+           o.factor);
+    printf("| algorithm  |     N | max/mean | min/mean | table max | table min | remap | "
+           "1/N part | collateral "
+           "| coll. deleted | ns/pick | build ms | spill | bmax/mean | >cap | ns/pick "
+           "bounded |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|--"
+           "-:|\n");
     for (int k = 0; k < o.nservers; k++)
         for (int a = 0; a < LB_ALGO_COUNT; a++)
             if (o.algo_on[a])

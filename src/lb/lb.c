@@ -57,8 +57,7 @@ static int named_cmp(const void *a, const void *b)
 }
 
 int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
-                 const struct lb_params *params, unsigned flags, char *err,
-                 size_t errlen)
+                 const struct lb_params *params, unsigned flags, char *err, size_t errlen)
 {
     struct named *sorted = NULL;
     uint32_t *up_idx = NULL, *up_weight = NULL;

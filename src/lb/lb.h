@@ -20,11 +20,11 @@
 #include <stdint.h>
 
 /* Limits and defaults (validated by build(), which fails with a reason beyond them). */
-#define LB_SERVERS_MAX 65535u                /* servers per table (indexes 0..65534) */
-#define LB_MAGLEV_TABLE_SIZE_DEFAULT 65537u  /* prime, as in the Maglev paper */
-#define LB_MAGLEV_TABLE_SIZE_MAX 16777259u   /* a prime just above 2^24 */
-#define LB_RING_POINTS_DEFAULT 1280u         /* virtual nodes per unit of weight */
-#define LB_RING_POINTS_TOTAL_MAX (1u << 23)  /* all points of one ring */
+#define LB_SERVERS_MAX               65535u     /* servers per table (indexes 0..65534) */
+#define LB_MAGLEV_TABLE_SIZE_DEFAULT 65537u     /* prime, as in the Maglev paper */
+#define LB_MAGLEV_TABLE_SIZE_MAX     16777259u  /* a prime just above 2^24 */
+#define LB_RING_POINTS_DEFAULT       1280u      /* virtual nodes per unit of weight */
+#define LB_RING_POINTS_TOTAL_MAX     (1u << 23) /* all points of one ring */
 
 enum lb_algo {
     LB_ROUNDROBIN = 0, /* smooth weighted round robin */
@@ -66,9 +66,9 @@ struct lb_pick {
 
 /* The outcome of a pick, with what the caller needs to count. */
 struct lb_result {
-    int server;     /* chosen server index, or -1: no usable server */
-    bool fallback;  /* a hashing algorithm had no key and used round robin */
-    bool spilled;   /* bounded loads moved the key off its first choice */
+    int server;    /* chosen server index, or -1: no usable server */
+    bool fallback; /* a hashing algorithm had no key and used round robin */
+    bool spilled;  /* bounded loads moved the key off its first choice */
 };
 
 struct lb_ops {

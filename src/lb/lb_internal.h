@@ -27,7 +27,7 @@
  * walks past them at pick time, so that a server going down or coming back
  * moves its own keys only.
  */
-#define LB_BASE_BY_NAME 1u
+#define LB_BASE_BY_NAME   1u
 #define LB_BASE_KEEP_DOWN 2u
 
 struct lb_base {
@@ -68,7 +68,8 @@ struct lb_bound {
     double scale; /* factor * (total + 1) / W */
 };
 
-void lb_bound_init(struct lb_bound *bd, const struct lb_base *b, const struct lb_pick *in);
+void lb_bound_init(struct lb_bound *bd, const struct lb_base *b,
+                   const struct lb_pick *in);
 
 static inline bool lb_bound_ok(const struct lb_bound *bd, uint32_t server, uint32_t w)
 {

@@ -10,8 +10,8 @@
 
 /* The two seeds of the preference lists ("maglevof" and "maglevsk" in ASCII). */
 #define SEED_OFFSET 0x6d61676c65766f66ULL
-#define SEED_SKIP 0x6d61676c6576736bULL
-#define EMPTY 0xFFFFu
+#define SEED_SKIP   0x6d61676c6576736bULL
+#define EMPTY       0xFFFFu
 
 struct maglev_table {
     struct lb_base base; /* active servers in name order */
@@ -20,7 +20,7 @@ struct maglev_table {
 };
 
 struct builder {
-    uint32_t next;   /* this server's next preferred slot */
+    uint32_t next; /* this server's next preferred slot */
     uint32_t skip;
     uint64_t target; /* Envoy's target weight, scaled by w_max */
 };
@@ -60,8 +60,8 @@ static void *maglev_build(const struct lb_server *servers, size_t n,
         lb_err(err, errlen, "out of memory");
         return NULL;
     }
-    if (lb_base_init(&t->base, servers, n, params,
-                     LB_BASE_BY_NAME | LB_BASE_KEEP_DOWN, err, errlen) != 0) {
+    if (lb_base_init(&t->base, servers, n, params, LB_BASE_BY_NAME | LB_BASE_KEEP_DOWN,
+                     err, errlen) != 0) {
         free(t);
         return NULL;
     }

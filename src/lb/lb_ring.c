@@ -76,8 +76,8 @@ static void *ring_build(const struct lb_server *servers, size_t n,
     if (total > LB_RING_POINTS_TOTAL_MAX) {
         lb_err(err, errlen,
                "ring: ring_points %llu x total weight %llu is more than %u points",
-               (unsigned long long)per_weight,
-               (unsigned long long)t->base.weight_sum, LB_RING_POINTS_TOTAL_MAX);
+               (unsigned long long)per_weight, (unsigned long long)t->base.weight_sum,
+               LB_RING_POINTS_TOTAL_MAX);
         goto fail;
     }
     t->npoints = (uint32_t)total;

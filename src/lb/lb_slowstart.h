@@ -25,6 +25,7 @@ uint32_t lb_slowstart_weight(uint32_t weight, uint64_t elapsed_ms, uint32_t slow
  * gives a larger value, so the caller can schedule the next rebuild; 0 when the
  * ramp is over (the weight will not change any more).
  */
-uint64_t lb_slowstart_next_ms(uint32_t weight, uint64_t elapsed_ms, uint32_t slowstart_ms);
+uint64_t lb_slowstart_next_ms(uint32_t weight, uint64_t elapsed_ms,
+                              uint32_t slowstart_ms);
 
 #endif

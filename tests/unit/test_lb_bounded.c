@@ -79,7 +79,8 @@ static void test_lb_bounded_same_loads_same_spill(void **state)
             uint32_t load[20] = {0};
             for (uint64_t k = 0; k < 3000; k++) {
                 /* load_total 0: the balancer sums the loads itself */
-                struct lb_result r = pick_full(hashing[a], t, tl_key(k % 50), load, 0, NULL);
+                struct lb_result r =
+                    pick_full(hashing[a], t, tl_key(k % 50), load, 0, NULL);
                 if (run == 0)
                     first_run[k] = r.server;
                 else
@@ -131,7 +132,8 @@ static void test_lb_bounded_caps_follow_weights(void **state)
         p.balance_factor = 1.25;
         t = tl_build(hashing[a], s, 2, &p);
         for (uint64_t k = 0; k < 500; k++)
-            assert_int_equal(pick_full(hashing[a], t, tl_key(k), load, 6, NULL).server, 1);
+            assert_int_equal(pick_full(hashing[a], t, tl_key(k), load, 6, NULL).server,
+                             1);
         lb_ops_get(hashing[a])->destroy(t);
         s[1].weight = 1;
         t = tl_build(hashing[a], s, 2, &p);
