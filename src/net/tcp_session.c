@@ -2,7 +2,8 @@
  * tcp_session: see tcp_session.h.
  *
  * Life of a session: start() -> connect_next() (pick a server, non-blocking
- * connect, connect timer) -> on failure connect_failed() tries the next server
+ * connect, connect timer; up to one buffer of client bytes is read meanwhile
+ * and held) -> on failure connect_failed() tries the next server
  * -> connected: both directions pump until both are shut -> end() writes the
  * access-log line and frees everything. Every function that may end the session
  * returns -1 after end() and the caller must not touch the session again.
@@ -185,6 +186,12 @@ static int dir_flush(struct tcp_session *s, struct dir *d)
     struct dir *other = d == &s->up ? &s->down : &s->up;
     bool wrote = false;
 
+    if (!s->connected) {
+        /* the client spoke first: hold its bytes until the server is connected */
+        ev_io_stop(s->w->loop, &s->rd[src]);
+        return 0;
+    }
+
     while (d->pos < d->len) {
         ssize_t n = send(s->fd[dst], d->buf + d->pos, d->len - d->pos, MSG_NOSIGNAL);
         if (n > 0) {
@@ -281,6 +288,9 @@ static int connected(struct tcp_session *s)
     ev_io_init(&s->rd[SIDE_SERVER], on_server_read, s->fd[SIDE_SERVER], EV_READ);
     idle_start(s, SIDE_SERVER, s->timeout_server_s);
     ev_io_start(loop, &s->rd[SIDE_SERVER]);
+    /* what the client sent while we were connecting goes out now */
+    if (s->up.len > 0 || s->up.eof)
+        return dir_flush(s, &s->up);
     ev_io_start(loop, &s->rd[SIDE_CLIENT]);
     return 0;
 }
@@ -401,6 +411,9 @@ static int connect_next(struct tcp_session *s)
         return connect_failed(s, strerror(errno));
     ev_io_start(loop, &s->wr[SIDE_SERVER]);
     idle_start(s, SIDE_SERVER, s->timeout_connect_s);
+    /* read the client meanwhile (one buffer at most), saving a loop iteration */
+    if (s->up.len == 0 && !s->up.eof)
+        ev_io_start(loop, &s->rd[SIDE_CLIENT]);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 """TCP mode: a refused connect moves on to the next server (retries), so the
 client sees no error; with every server dead the client is closed and the access
 log says connect_failed."""
-from harness import check, connect, free_port, main, tcp_conf
+from harness import check, connect, exchange, free_port, main, pattern, tcp_conf
 
 
 def read_all(port):
@@ -38,6 +38,22 @@ def test(h):
     log = r.log()
     check("frontend=dead" in log and "end=connect_failed" in log and "tries=2" in log,
           "all servers dead: end=connect_failed after 1 + retries attempts")
+
+    # bytes the client sends at once are held while connecting and survive a retry
+    _, p_echo = h.backend("echo")
+    f3 = free_port()
+    conf3 = conf.replace("[frontend dead]", "[frontend echo]\nbind = 127.0.0.1:%d\n"
+                         "mode = tcp\npool = echo\n\n[frontend dead]" % f3)
+    conf3 += ("\n[pool echo]\nbalance = roundrobin\nretries = 2\n"
+              "server = z1 127.0.0.1:%d\nserver = z2 127.0.0.1:%d\n" % (dead1, p_echo))
+    r.reload(conf3)
+    for i in range(6):
+        sent, got, n = exchange(f3, pattern(200000, seed=20 + i))
+        check(sent == got and n == 200000,
+              "early client bytes echoed intact after a refused first server (%d)" % i)
+    check(any("frontend=echo" in l and "tries=2" in l and "end=done" in l
+              for l in r.log().splitlines()),
+          "some of those sessions were indeed retried (tries=2, end=done)")
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
 
