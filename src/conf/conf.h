@@ -95,7 +95,7 @@ struct conf_pool {
     char hash_key_name[CONF_NAME_MAX];/* for header:NAME and cookie:NAME */
     double balance_factor;            /* bounded loads, 0 = off; default 1.25 */
     uint32_t maglev_table_size;       /* a prime, default 65537 */
-    uint32_t ring_points;             /* virtual nodes per unit of weight, default 160 */
+    uint32_t ring_points;             /* virtual nodes per unit of weight, default 1280 */
     uint32_t retries;                 /* default 2 */
     uint32_t timeout_connect_ms;      /* default 2s */
     uint32_t timeout_server_ms;       /* default 30s */

@@ -22,6 +22,7 @@
 #include "conf/conf_addr.h"
 #include "conf/conf_names.h"
 #include "conf/conf_value.h"
+#include "lb/lb.h"
 
 _Static_assert(sizeof(enum conf_balance) == sizeof(int), "enums are stored as int");
 
@@ -908,7 +909,7 @@ int conf_pool_defaults(struct conf_pool *p)
     p->hash_key = CONF_HASH_URI; /* or source, set by validation for tcp frontends */
     p->balance_factor = 1.25;
     p->maglev_table_size = 65537;
-    p->ring_points = 160;
+    p->ring_points = LB_RING_POINTS_DEFAULT;
     p->retries = 2;
     p->timeout_connect_ms = 2 * SEC;
     p->timeout_server_ms = 30 * SEC;

@@ -15,6 +15,7 @@
 
 #include "conf/conf_addr.h"
 #include "conf/conf_value.h"
+#include "lb/lb.h"
 
 static int line_of(const struct conf_keylines *k, enum conf_sect s, const char *key)
 {
@@ -228,6 +229,21 @@ static void check_pool(struct conf_loader *L, size_t i)
             "pool '%s': maglev_table_size %u is below 100 entries per server (%zu "
             "servers)",
             p->name, p->maglev_table_size, p->server_count);
+    }
+    if (p->balance == CONF_BALANCE_RING) {
+        /* Every server may come back up at its full weight, so the ring must hold
+         * the points of all of them at once or a later rebuild would fail. */
+        uint64_t weights = 0;
+        for (size_t j = 0; j < p->server_count; j++)
+            weights += p->servers[j].weight;
+        if (weights * p->ring_points > LB_RING_POINTS_TOTAL_MAX) {
+            line = line_of(k, CONF_SECT_POOL, "ring_points");
+            conf_report(L, line ? line : p->line,
+                        "pool '%s': ring_points %u x total weight %llu is over %u "
+                        "points; lower ring_points or the weights",
+                        p->name, p->ring_points, (unsigned long long)weights,
+                        LB_RING_POINTS_TOTAL_MAX);
+        }
     }
     if (p->health == CONF_HEALTH_NONE || p->health == CONF_HEALTH_TCP) {
         static const char *const http_only[] = {"health_method", "health_path",

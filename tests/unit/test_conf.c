@@ -321,6 +321,12 @@ static const struct bad_case bad_cases[] = {
      BASE "balance = maglev\nmaglev_table_size = 97\n",
      {"%F:7: pool 'app': maglev_table_size 97 is below 100 entries per server (1 "
       "servers)"}},
+    {"ring with more points than a table holds",
+     BASE "balance = ring\nring_points = 10000\nserver = b 127.0.0.1:9002 weight=256\n"
+          "server = c 127.0.0.1:9003 weight=256\nserver = d 127.0.0.1:9004 "
+          "weight=256\nserver = e 127.0.0.1:9005 weight=256\n",
+     {"%F:7: pool 'app': ring_points 10000 x total weight 1025 is over 8388608 points; "
+      "lower ring_points or the weights"}},
     {"hash key with a non-hashing balance",
      BASE "hash_key = source\n",
      {"%F:6: pool 'app': hash_key needs balance = ring or maglev"}},
@@ -743,7 +749,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_int_equal(c->pools[1].hash_key, CONF_HASH_SOURCE); /* used by a tcp frontend */
     assert_true(p->balance_factor == 1.25);
     assert_int_equal(p->maglev_table_size, 65537);
-    assert_int_equal(p->ring_points, 160);
+    assert_int_equal(p->ring_points, 1280);
     assert_int_equal(p->retries, 2);
     assert_int_equal(p->timeout_connect_ms, 2000);
     assert_int_equal(p->timeout_server_ms, 30000);
