@@ -255,6 +255,12 @@ static void check_pool(struct conf_loader *L, size_t i)
                 conf_report(L, line, "pool '%s': %s needs health = http or https",
                             p->name, http_only[j]);
         }
+    } else if (p->health_body != NULL && p->health_method != NULL &&
+               strcmp(p->health_method, "HEAD") == 0) {
+        /* A response to HEAD has no body (RFC 9110 9.3.2): such a check never passes. */
+        conf_report(L, line_of(k, CONF_SECT_POOL, "health_body"),
+                    "pool '%s': health_body can never match with health_method = HEAD",
+                    p->name);
     }
     if (line_of(k, CONF_SECT_POOL, "health_fast_interval") == 0) {
         p->health_fast_interval_ms = p->health_interval_ms / 4;

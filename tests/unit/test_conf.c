@@ -327,6 +327,9 @@ static const struct bad_case bad_cases[] = {
           "weight=256\nserver = e 127.0.0.1:9005 weight=256\n",
      {"%F:7: pool 'app': ring_points 10000 x total weight 1025 is over 8388608 points; "
       "lower ring_points or the weights"}},
+    {"a body check on HEAD probes",
+     BASE "health = http\nhealth_method = HEAD\nhealth_body = ok\n",
+     {"%F:8: pool 'app': health_body can never match with health_method = HEAD"}},
     {"hash key with a non-hashing balance",
      BASE "hash_key = source\n",
      {"%F:6: pool 'app': hash_key needs balance = ring or maglev"}},
