@@ -36,7 +36,8 @@ struct sim_invariants {
     size_t n_terms;
     uint64_t *committed_term; /* indexed by index */
     uint64_t *committed_hash;
-    uint64_t *chain; /* state-machine hash after applying index */
+    uint64_t *committed_seen; /* term of the node that first reported it committed */
+    uint64_t *chain;          /* state-machine hash after applying index */
     size_t cap_idx;
     uint64_t committed_max;
     uint64_t committed_max_seen_term; /* term of the node that reported it */
@@ -86,6 +87,7 @@ void sim_inv_free(struct sim_invariants *inv)
     free(inv->leader_of_term);
     free(inv->committed_term);
     free(inv->committed_hash);
+    free(inv->committed_seen);
     free(inv->chain);
     free(inv->votes);
     free(inv);
@@ -151,11 +153,14 @@ static bool grow_idx(struct sim_invariants *inv, uint64_t index)
     if (b)
         inv->committed_hash = b;
     uint64_t *c = b ? realloc(inv->chain, ncap * sizeof(*c)) : NULL;
-    if (c == NULL)
+    if (c != NULL)
+        inv->chain = c;
+    uint64_t *d = c ? realloc(inv->committed_seen, ncap * sizeof(*d)) : NULL;
+    if (d == NULL)
         return false;
-    inv->chain = c;
+    inv->committed_seen = d;
     for (size_t i = inv->cap_idx; i < ncap; i++)
-        a[i] = b[i] = c[i] = 0;
+        a[i] = b[i] = c[i] = d[i] = 0;
     inv->cap_idx = ncap;
     return true;
 }
@@ -201,24 +206,22 @@ static void check_leader_complete(struct sim *s, struct sim_node *nd)
 {
     struct sim_invariants *inv = s->inv;
     uint64_t first = raft_snapshot_index(nd->raft);
-    if (raft_last_index(nd->raft) < inv->committed_max) {
-        sim_violation(s,
-                      "Leader Completeness: leader %llu (term %llu) has %llu entries, "
-                      "%llu committed",
-                      (unsigned long long)nd->id, (unsigned long long)raft_term(nd->raft),
-                      (unsigned long long)raft_last_index(nd->raft),
-                      (unsigned long long)inv->committed_max);
-        return;
-    }
+    uint64_t term = raft_term(nd->raft);
+    /* An entry first seen committed by a node in term T was committed in a term
+     * <= T: every leader of a term > T must hold it. A leader of an older term
+     * (elected late, by delayed votes) may legitimately lack it. */
     for (uint64_t i = first + 1; i <= inv->committed_max; i++) {
+        if (inv->committed_seen[i] >= term)
+            continue;
         uint64_t t = raft_term_at(nd->raft, i);
-        if (t != 0 && t != inv->committed_term[i]) {
+        if (t != inv->committed_term[i]) {
             sim_violation(s,
-                          "Leader Completeness: leader %llu has term %llu at committed "
-                          "index %llu (term %llu)",
-                          (unsigned long long)nd->id, (unsigned long long)t,
-                          (unsigned long long)i,
-                          (unsigned long long)inv->committed_term[i]);
+                          "Leader Completeness: leader %llu (term %llu) has term %llu at "
+                          "index %llu, committed with term %llu by term %llu",
+                          (unsigned long long)nd->id, (unsigned long long)term,
+                          (unsigned long long)t, (unsigned long long)i,
+                          (unsigned long long)inv->committed_term[i],
+                          (unsigned long long)inv->committed_seen[i]);
             return;
         }
     }
@@ -256,6 +259,7 @@ static void record_commits(struct sim *s, struct sim_node *nd)
         inv->committed_term[i] = t;
         struct rec *rec = rec_find(inv, i, t, false);
         inv->committed_hash[i] = rec != NULL ? rec->hash : 0;
+        inv->committed_seen[i] = raft_term(r);
         inv->committed_max = i;
         inv->committed_max_seen_term = raft_term(r);
     }
