@@ -154,8 +154,15 @@ timeout 20 taskset -c 1 wrk -t1 -c10 -d1s "http://127.0.0.1:$prl/" >/dev/null
 timeout 20 taskset -c 1 wrk -t1 -c10 -d1s "http://127.0.0.1:$pha/" >/dev/null
 for load in wrk ab; do
     for run in $(seq "$RUNS"); do
-        run_one raftlb "$rl_pid" "$prl" "$load" "$run"
-        run_one haproxy "$ha_pid" "$pha" "$load" "$run"
+        # alternate the order, so that a change in the machine's other load
+        # does not always favour the same proxy
+        if [ $((run % 2)) -eq 1 ]; then
+            run_one raftlb "$rl_pid" "$prl" "$load" "$run"
+            run_one haproxy "$ha_pid" "$pha" "$load" "$run"
+        else
+            run_one haproxy "$ha_pid" "$pha" "$load" "$run"
+            run_one raftlb "$rl_pid" "$prl" "$load" "$run"
+        fi
     done
 done
 
