@@ -15,3 +15,6 @@ tests_unit_test_route_SOURCES = tests/unit/test_route.c
 tests_unit_test_route_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_route_LDADD = $(IO_LIBS) $(TEST_LIBS)
 endif
+
+# HTTP/1.1 frontends (mode = http): the session joining src/http to the loop.
+libraftlb_io_a_SOURCES += src/net/http_session.c src/net/http_session.h

@@ -79,6 +79,7 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
     rp->algo = algo_of(cp->balance);
     rp->ops = lb_ops_get(rp->algo);
     rp->hash_key = cp->hash_key;
+    snprintf(rp->hash_key_name, sizeof(rp->hash_key_name), "%s", cp->hash_key_name);
     rp->retries = cp->retries;
     rp->timeout_connect_ms = cp->timeout_connect_ms;
     rp->timeout_server_ms = cp->timeout_server_ms;
@@ -175,6 +176,12 @@ int route_build(const struct conf *conf, const struct route_server_override *ove
         snprintf(f->name, sizeof(f->name), "%s", cf->name);
         f->mode = cf->mode;
         f->timeout_client_ms = cf->timeout_client_ms;
+        f->timeout_http_request_ms = cf->timeout_http_request_ms;
+        f->timeout_http_keepalive_ms = cf->timeout_http_keepalive_ms;
+        f->max_keepalive_requests = cf->max_keepalive_requests;
+        f->max_header_bytes = cf->max_header_bytes;
+        f->max_headers = cf->max_headers;
+        f->max_body_bytes = cf->max_body_bytes;
         f->pool = route_find_pool(r, cf->pool_name);
         if (f->pool == NULL) {
             snprintf(err, errlen, "frontend %s: no pool named %s", cf->name,

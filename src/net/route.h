@@ -74,6 +74,7 @@ struct route_pool {
     void *table;              /* ops->build() result, owned */
     bool needs_load;          /* the algorithm reads in-flight counts */
     enum conf_hash_key hash_key;
+    char hash_key_name[CONF_NAME_MAX]; /* header:NAME / cookie:NAME (http mode) */
     uint32_t retries;
     uint32_t timeout_connect_ms;
     uint32_t timeout_server_ms;
@@ -87,6 +88,13 @@ struct route_frontend {
     enum conf_mode mode;
     struct route_pool *pool;
     uint32_t timeout_client_ms;
+    /* http mode only (see conf_frontend) */
+    uint32_t timeout_http_request_ms;
+    uint32_t timeout_http_keepalive_ms;
+    uint32_t max_keepalive_requests;
+    uint32_t max_header_bytes;
+    uint32_t max_headers;
+    uint64_t max_body_bytes;
 };
 
 struct route {

@@ -1,0 +1,1171 @@
+/*
+ * http_session: see http_session.h.
+ *
+ * States of a connection:
+ *   ST_HEAD    reading and parsing a request head (timeout_http_request, or
+ *              timeout_http_keepalive while nothing of the next one arrived);
+ *   ST_CONNECT connecting to a server (timeout_connect per attempt, retries);
+ *   ST_PROXY   request head and body flow up while the response flows down;
+ *   ST_CLOSE   flushing the last bytes to the client (a response, an error);
+ *   ST_LINGER  FIN sent; reading and dropping what the client still sends for
+ *              a short bounded time so that our answer is not lost to a reset.
+ *
+ * Each direction is a `struct pipe`: an input buffer holding bytes read from
+ * the source, of which in[pos, pos + ready) are validated body bytes to send,
+ * and a head buffer sent before them. The pipe's framing (Content-Length,
+ * chunked, until close) decides how many input bytes belong to the message;
+ * bytes after the end of a request are the next pipelined request and stay.
+ * Back-pressure: a source is read only while its pipe has room, so a slow
+ * destination stops its source after one buffer.
+ *
+ * drive() is called after every event and does all it can (level-triggered),
+ * then sets the watchers from the state. Every function that may end the
+ * session returns -1 after end() and the caller must not touch it again.
+ */
+#include "config.h"
+
+#include "net/http_session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "http/http_chunked.h"
+#include "http/http_parser.h"
+#include "http/http_rewrite.h"
+#include "lb/lb.h"
+#include "lb/lb_key.h"
+#include "net/route.h"
+#include "net/worker.h"
+#include "util/log.h"
+
+#define TRIES_MAX 32u
+#define EXCLUDE_WORDS 1024u
+#define LINGER_S 1.0
+#define RESP_HEADERS_MAX 256u
+#define LOG_TARGET_MAX 200u
+#define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)
+
+#define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+enum state {
+    ST_HEAD = 0,
+    ST_CONNECT,
+    ST_PROXY,
+    ST_CLOSE,
+    ST_LINGER,
+    ST_COUNT
+};
+
+struct pipe {
+    char *in;
+    uint32_t cap, pos, len, ready;
+    char *head;
+    uint32_t head_cap, head_pos, head_len;
+    enum http_body body;
+    struct http_length_body lb;
+    struct http_chunked ch;
+    bool done; /* every byte of the message body has been framed */
+};
+
+struct http_session {
+    struct session base;
+    struct worker *w;
+    int cfd, sfd;
+    ev_io crd, cwr, srd, swr;
+    ev_timer ctimer, stimer;
+    enum state state;
+    ev_tstamp c_active, s_active; /* loop time of the last I/O per side */
+
+    /* frontend settings, copied at start */
+    char frontend[CONF_NAME_MAX];
+    char pool[CONF_NAME_MAX];
+    ev_tstamp timeout_client_s, timeout_request_s, timeout_keepalive_s;
+    uint32_t max_keepalive_requests;
+    struct http_limits req_limits;
+    struct http_limits resp_limits;
+
+    struct sockaddr_storage peer;
+    char client_ip[INET6_ADDRSTRLEN];
+    char client_text[INET6_ADDRSTRLEN + 8];
+
+    struct pipe up;   /* client -> server */
+    struct pipe down; /* server -> client */
+    struct http_msg req;
+    struct http_msg resp;
+    struct http_header *req_hdrs;
+    uint32_t req_hdrs_cap;
+    struct http_header resp_hdrs[RESP_HEADERS_MAX];
+
+    /* the request in progress */
+    bool in_request;      /* a head has been parsed and not yet logged */
+    bool c_eof, s_eof;
+    bool up_sent;         /* request head and body all sent to the server */
+    bool resp_head_done;  /* final response head parsed and queued */
+    bool keep_alive;      /* the client connection is kept after this response */
+    uint32_t requests;    /* requests served on this connection */
+    uint16_t status;
+    uint64_t bytes_out;   /* bytes sent to the client for this request */
+    ev_tstamp req_start, ttfb;
+    char method[24];
+    char target[LOG_TARGET_MAX + 1];
+    uint64_t key_hash;
+    bool has_key;
+
+    /* server connection */
+    bool connected;
+    struct route_counter *counter;
+    struct route_counter *tried[TRIES_MAX];
+    uint32_t tries, retries;
+    ev_tstamp timeout_connect_s, timeout_server_s;
+    char server[CONF_NAME_MAX];
+
+    char bufs[];
+};
+
+static int drive(struct http_session *s);
+static int connect_next(struct http_session *s);
+
+/* ------------------------------------------------------------ helpers ---- */
+
+static void addr_texts(struct http_session *s, const struct sockaddr_storage *ss)
+{
+    unsigned port = 0;
+    snprintf(s->client_ip, sizeof(s->client_ip), "unknown");
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, s->client_ip, sizeof(s->client_ip));
+        port = ntohs(a->sin_port);
+        snprintf(s->client_text, sizeof(s->client_text), "%s:%u", s->client_ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, s->client_ip, sizeof(s->client_ip));
+        port = ntohs(a->sin6_port);
+        snprintf(s->client_text, sizeof(s->client_text), "[%s]:%u", s->client_ip, port);
+    } else {
+        snprintf(s->client_text, sizeof(s->client_text), "unix");
+    }
+}
+
+static uint64_t source_hash(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return lb_hash(&a->sin_addr, sizeof(a->sin_addr));
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        return lb_hash(&a->sin6_addr, sizeof(a->sin6_addr));
+    }
+    return 0;
+}
+
+static void copy_printable(char *out, size_t cap, const char *in, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[i] = (c > 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
+    }
+    out[n] = '\0';
+}
+
+static bool pipe_pending(const struct pipe *p)
+{
+    return p->head_pos < p->head_len || p->ready > 0;
+}
+
+/* Makes room at the end of the input buffer; returns the room in bytes. */
+static uint32_t pipe_room(struct pipe *p)
+{
+    if (p->pos == p->len) {
+        p->pos = p->len = 0;
+    } else if (p->len == p->cap && p->pos > 0) {
+        memmove(p->in, p->in + p->pos, p->len - p->pos);
+        p->len -= p->pos;
+        p->pos = 0;
+    }
+    return p->cap - p->len;
+}
+
+/* Moves the unconsumed bytes to the start of the buffer (a new head starts). */
+static void pipe_compact(struct pipe *p)
+{
+    if (p->pos > 0) {
+        memmove(p->in, p->in + p->pos, p->len - p->pos);
+        p->len -= p->pos;
+        p->pos = 0;
+    }
+    p->ready = 0;
+}
+
+static void pipe_body_start(struct pipe *p, const struct http_msg *m, uint64_t max_body,
+                            bool is_response)
+{
+    p->body = m->body;
+    p->ready = 0;
+    p->done = false;
+    switch (m->body) {
+    case HTTP_BODY_LENGTH:
+        http_length_init(&p->lb, m->content_length);
+        p->done = http_length_done(&p->lb);
+        break;
+    case HTTP_BODY_CHUNKED:
+        http_chunked_init(&p->ch, max_body, is_response);
+        break;
+    case HTTP_BODY_CLOSE:
+        break;
+    case HTTP_BODY_NONE:
+    case HTTP_BODY_TUNNEL:
+    case HTTP_BODY_COUNT:
+        p->body = HTTP_BODY_NONE;
+        p->done = true;
+        break;
+    }
+}
+
+/*
+ * Validates and counts the input bytes that belong to the body, adding them
+ * to p->ready. Returns 0, or the HTTP status of a framing error (chunked).
+ * Until-close bodies end when the caller sees the source's EOF.
+ */
+static int pipe_frame(struct pipe *p)
+{
+    while (!p->done) {
+        uint32_t off = p->pos + p->ready;
+        uint32_t avail = p->len - off;
+        struct http_chunk_ev ev;
+        int rc;
+        if (avail == 0)
+            return 0;
+        switch (p->body) {
+        case HTTP_BODY_LENGTH:
+            p->ready += (uint32_t)http_length_take(&p->lb, avail);
+            p->done = http_length_done(&p->lb);
+            break;
+        case HTTP_BODY_CHUNKED:
+            memset(&ev, 0, sizeof(ev));
+            rc = http_chunked_step(&p->ch, p->in + off, avail, &ev);
+            if (rc == HTTP_ERROR)
+                return p->ch.status ? p->ch.status : 400;
+            if (rc == HTTP_AGAIN) {
+                p->ready += avail;
+                return 0;
+            }
+            p->ready += (uint32_t)ev.consumed;
+            if (ev.kind == HTTP_CHUNK_EV_END)
+                p->done = true;
+            else if (ev.consumed == 0)
+                return 0; /* no progress without more bytes */
+            break;
+        case HTTP_BODY_CLOSE:
+            p->ready += avail;
+            return 0;
+        default:
+            p->done = true;
+            break;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Sends the head, then the ready body bytes, to fd. Returns 1 when all was
+ * sent, 0 when the socket is full, -1 on an error (errno set).
+ */
+static int pipe_send(int fd, struct pipe *p, uint64_t *bytes)
+{
+    while (pipe_pending(p)) {
+        struct iovec iov[2];
+        struct msghdr mh;
+        int n = 0;
+        ssize_t sent;
+        if (p->head_pos < p->head_len) {
+            iov[n].iov_base = p->head + p->head_pos;
+            iov[n++].iov_len = p->head_len - p->head_pos;
+        }
+        if (p->ready > 0) {
+            iov[n].iov_base = p->in + p->pos;
+            iov[n++].iov_len = p->ready;
+        }
+        memset(&mh, 0, sizeof(mh));
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)n;
+        sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (sent == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -1;
+        }
+        if (bytes != NULL)
+            *bytes += (uint64_t)sent;
+        {
+            uint32_t h = p->head_len - p->head_pos;
+            uint32_t k = (uint32_t)sent < h ? (uint32_t)sent : h;
+            p->head_pos += k;
+            sent -= k;
+            p->pos += (uint32_t)sent;
+            p->ready -= (uint32_t)sent;
+        }
+        if (p->head_pos == p->head_len)
+            p->head_pos = p->head_len = 0;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------- lifecycle ---- */
+
+static void log_request(struct http_session *s, const char *how)
+{
+    ev_tstamp now = ev_now(s->w->loop);
+    if (!s->in_request)
+        return;
+    s->in_request = false;
+    if (!log_access_enabled())
+        return;
+    log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
+               "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
+               "duration_ms=%.0f end=%s",
+               s->client_text, s->frontend, s->method[0] ? s->method : "-",
+               s->target[0] ? s->target : "-", s->status,
+               (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-",
+               s->tries, s->tries > 0 ? s->tries - 1 : 0,
+               s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
+               (now - s->req_start) * 1000.0, how);
+}
+
+static void release_server(struct http_session *s)
+{
+    struct ev_loop *loop = s->w->loop;
+    ev_io_stop(loop, &s->srd);
+    ev_io_stop(loop, &s->swr);
+    ev_timer_stop(loop, &s->stimer);
+    if (s->sfd >= 0) {
+        close(s->sfd);
+        s->sfd = -1;
+    }
+    if (s->counter != NULL) {
+        atomic_fetch_sub_explicit(&s->counter->inflight, 1, memory_order_relaxed);
+        s->counter = NULL;
+    }
+    s->connected = false;
+}
+
+/* Ends the session (logging a request in progress with `how`) and frees it. */
+static void end(struct http_session *s, const char *how)
+{
+    struct worker *w = s->w;
+    log_request(s, how);
+    release_server(s);
+    ev_io_stop(w->loop, &s->crd);
+    ev_io_stop(w->loop, &s->cwr);
+    ev_timer_stop(w->loop, &s->ctimer);
+    close(s->cfd);
+    worker_session_remove(w, &s->base);
+    free(s);
+}
+
+static void ctimer_set(struct http_session *s, ev_tstamp after_s)
+{
+    s->ctimer.repeat = after_s > 0 ? after_s : 0;
+    if (after_s > 0)
+        ev_timer_again(s->w->loop, &s->ctimer);
+    else
+        ev_timer_stop(s->w->loop, &s->ctimer);
+}
+
+static void stimer_set(struct http_session *s, ev_tstamp after_s)
+{
+    s->s_active = ev_now(s->w->loop);
+    s->stimer.repeat = after_s > 0 ? after_s : 0;
+    if (after_s > 0)
+        ev_timer_again(s->w->loop, &s->stimer);
+    else
+        ev_timer_stop(s->w->loop, &s->stimer);
+}
+
+/* Sends what is queued for the client, then FIN, then lingers (see top). */
+static int start_close(struct http_session *s)
+{
+    release_server(s);
+    s->state = ST_CLOSE;
+    s->c_active = ev_now(s->w->loop);
+    ctimer_set(s, s->timeout_client_s > 0 ? s->timeout_client_s : 30.0);
+    return drive(s);
+}
+
+/*
+ * Answers the request with a canned error `status` and closes the connection.
+ * Only valid while nothing of a response has been sent to the client.
+ */
+static int send_error(struct http_session *s, unsigned status, const char *why)
+{
+    const char *reason = http_status_reason(status);
+    struct pipe *d = &s->down;
+    int n;
+    if (reason == NULL)
+        reason = "Error";
+    log_debug("%s: %s: %u %s (%s)", s->frontend, s->client_text, status, reason, why);
+    release_server(s);
+    d->pos = d->len = d->ready = 0;
+    d->done = true;
+    n = snprintf(d->head, d->head_cap,
+                 "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\nConnection: close\r\n\r\n%u %s\n",
+                 status, reason, strlen(reason) + 5, status, reason);
+    d->head_pos = 0;
+    d->head_len = n > 0 && (uint32_t)n < d->head_cap ? (uint32_t)n : 0;
+    if (!s->in_request) {
+        s->in_request = true;
+        s->req_start = ev_now(s->w->loop);
+    }
+    s->status = (uint16_t)status;
+    return start_close(s);
+}
+
+/* ------------------------------------------------------------ request ---- */
+
+static const struct http_header *find_header(const struct http_session *s,
+                                             const char *name)
+{
+    size_t nl = strlen(name);
+    for (uint32_t i = 0; i < s->req.nheaders; i++) {
+        const struct http_header *h = &s->req.headers[i];
+        if (h->name.len == nl && strncasecmp(s->up.in + h->name.off, name, nl) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+/* The balancing key of the parsed request (the pool's hash_key). */
+static void request_key(struct http_session *s)
+{
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    const char *buf = s->up.in;
+    const char *t = buf + s->req.target.off;
+    size_t tl = s->req.target.len;
+    s->has_key = false;
+    if (pool == NULL)
+        return;
+    switch (pool->hash_key) {
+    case CONF_HASH_SOURCE:
+        s->key_hash = source_hash(&s->peer);
+        s->has_key = s->peer.ss_family == AF_INET || s->peer.ss_family == AF_INET6;
+        break;
+    case CONF_HASH_URI:
+        s->key_hash = lb_hash(t, lb_key_uri_len(t, tl));
+        s->has_key = true;
+        break;
+    case CONF_HASH_PATH:
+        s->key_hash = lb_hash(t, lb_key_path_len(t, tl));
+        s->has_key = true;
+        break;
+    case CONF_HASH_HEADER: {
+        const struct http_header *h = find_header(s, pool->hash_key_name);
+        if (h != NULL) {
+            s->key_hash = lb_hash(buf + h->value.off, h->value.len);
+            s->has_key = true;
+        }
+        break;
+    }
+    case CONF_HASH_COOKIE:
+        for (uint32_t i = 0; i < s->req.nheaders && !s->has_key; i++) {
+            const struct http_header *h = &s->req.headers[i];
+            const char *v;
+            size_t vl;
+            if (h->name.len != 6 || strncasecmp(buf + h->name.off, "cookie", 6) != 0)
+                continue;
+            if (lb_key_cookie(buf + h->value.off, h->value.len, pool->hash_key_name,
+                              strlen(pool->hash_key_name), &v, &vl) == 0) {
+                s->key_hash = lb_hash(v, vl);
+                s->has_key = true;
+            }
+        }
+        break;
+    case CONF_HASH_COUNT:
+        break;
+    }
+}
+
+/*
+ * A request head is complete in up.in[0, head_bytes): validate the body bytes
+ * already buffered, rewrite the head for the server, pick and connect.
+ */
+static int request_ready(struct http_session *s)
+{
+    struct http_request_forward fwd;
+    size_t out_len = 0;
+    int status;
+
+    s->in_request = true;
+    s->req_start = ev_now(s->w->loop);
+    s->ttfb = 0;
+    s->status = 0;
+    s->bytes_out = 0;
+    s->tries = 0;
+    s->server[0] = '\0';
+    s->up_sent = false;
+    s->resp_head_done = false;
+    s->s_eof = false;
+    copy_printable(s->method, sizeof(s->method), s->up.in + s->req.method_name.off,
+                   s->req.method_name.len);
+    copy_printable(s->target, sizeof(s->target), s->up.in + s->req.target.off,
+                   s->req.target.len);
+
+    s->keep_alive = s->req.keep_alive && !s->w->draining &&
+                    (s->max_keepalive_requests == 0 ||
+                     s->requests + 1 < s->max_keepalive_requests);
+
+    request_key(s);
+    memset(&fwd, 0, sizeof(fwd));
+    fwd.client_addr = s->client_ip;
+    fwd.proto = "http";
+    fwd.keep_alive = false; /* the server connection is closed after the response */
+    fwd.allow_upgrade = false;
+    if (http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
+                             &out_len) != HTTP_OK)
+        return send_error(s, 431, "rewritten head too large");
+    s->up.head_pos = 0;
+    s->up.head_len = (uint32_t)out_len;
+
+    /* the head's bytes are no longer needed: the body starts at head_bytes */
+    s->up.pos = s->req.head_bytes;
+    pipe_body_start(&s->up, &s->req, s->req_limits.max_body_bytes, false);
+    status = pipe_frame(&s->up);
+    if (status != 0)
+        return send_error(s, (unsigned)status, "bad request body");
+    if (s->c_eof && !s->up.done)
+        return send_error(s, 400, "client closed within the request body");
+
+    s->state = ST_CONNECT;
+    s->c_active = ev_now(s->w->loop);
+    ctimer_set(s, s->timeout_client_s);
+    return connect_next(s);
+}
+
+/* ST_HEAD: parses what the client buffer holds. */
+static int head_drive(struct http_session *s)
+{
+    int rc;
+    if (s->up.len == 0) {
+        if (s->c_eof) {
+            end(s, "client_closed");
+            return -1;
+        }
+        return 0;
+    }
+    rc = http_parse_request(&s->req, s->up.in, s->up.len, &s->req_limits);
+    if (rc == HTTP_OK)
+        return request_ready(s);
+    if (rc == HTTP_ERROR)
+        return send_error(s, s->req.status ? s->req.status : 400,
+                          s->req.error ? s->req.error : "bad request");
+    if (s->up.len >= s->up.cap)
+        return send_error(s, 431, "request head too large");
+    if (s->c_eof) {
+
+        return send_error(s, 400, "client closed within the request head");
+    }
+    return 0;
+}
+
+/* Prepares for the next request on a kept connection (pipelined bytes stay). */
+static int next_request(struct http_session *s)
+{
+    s->requests++;
+    s->state = ST_HEAD;
+    pipe_compact(&s->up);
+    s->up.head_pos = s->up.head_len = 0;
+    s->down.pos = s->down.len = s->down.ready = 0;
+    s->down.head_pos = s->down.head_len = 0;
+    http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
+    s->c_active = ev_now(s->w->loop);
+    ctimer_set(s, s->up.len > 0 ? s->timeout_request_s : s->timeout_keepalive_s);
+    return drive(s);
+}
+
+/* ----------------------------------------------------------- response ---- */
+
+/* Parses response heads in down.in; queues their rewritten form. */
+static int response_head(struct http_session *s)
+{
+    struct http_response_forward fwd;
+    struct pipe *d = &s->down;
+    size_t out_len = 0;
+    int rc;
+
+    while (!s->resp_head_done && d->head_pos == d->head_len) {
+        if (d->len == 0) {
+            if (s->s_eof)
+                return send_error(s, 502, "server closed before responding");
+            return 0;
+        }
+        rc = http_parse_response(&s->resp, d->in, d->len, &s->resp_limits);
+        if (rc == HTTP_AGAIN) {
+            if (d->len >= d->cap)
+                return send_error(s, 502, "response head too large");
+            if (s->s_eof)
+                return send_error(s, 502, "server closed within the response head");
+            return 0;
+        }
+        if (rc != HTTP_OK)
+            return send_error(s, 502, s->resp.error ? s->resp.error : "bad response");
+        if (s->ttfb == 0)
+            s->ttfb = ev_now(s->w->loop);
+        if (s->resp.interim) {
+            /* a 1xx (100 Continue...): passed on to HTTP/1.1 clients only */
+            if (s->req.version_minor >= 1) {
+                memset(&fwd, 0, sizeof(fwd));
+                fwd.keep_alive = true;
+                fwd.client_minor = s->req.version_minor;
+                if (http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap,
+                                          &out_len) != HTTP_OK)
+                    return send_error(s, 502, "interim response head too large");
+                d->head_pos = 0;
+                d->head_len = (uint32_t)out_len;
+            }
+            d->pos = s->resp.head_bytes;
+            pipe_compact(d);
+            http_msg_init_response(&s->resp, s->resp_hdrs, RESP_HEADERS_MAX,
+                                   s->req.method, false);
+            continue;
+        }
+        if (s->resp.body == HTTP_BODY_TUNNEL)
+            return send_error(s, 502, "server switched protocols");
+        /* a response that arrives before the whole request went up ends the
+         * connection afterwards: the rest of the request cannot be skipped */
+        if (!s->up_sent)
+            s->keep_alive = false;
+        memset(&fwd, 0, sizeof(fwd));
+        fwd.keep_alive = s->keep_alive;
+        fwd.client_minor = s->req.version_minor;
+        if (http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap,
+                                  &out_len) != HTTP_OK)
+            return send_error(s, 502, "response head too large");
+        if (s->resp.body == HTTP_BODY_CLOSE)
+            s->keep_alive = false;
+        s->status = s->resp.status_code;
+        d->head_pos = 0;
+        d->head_len = (uint32_t)out_len;
+        d->pos = s->resp.head_bytes;
+        pipe_body_start(d, &s->resp, 0, true);
+        s->resp_head_done = true;
+    }
+    return 0;
+}
+
+/* The response went out completely. */
+static int response_done(struct http_session *s)
+{
+    log_request(s, "done");
+    release_server(s);
+    if (!s->keep_alive)
+        return start_close(s);
+    return next_request(s);
+}
+
+/* ------------------------------------------------------------- driving --- */
+
+static void watchers(struct http_session *s)
+{
+    struct ev_loop *loop = s->w->loop;
+    bool crd = false, cwr = false, srd = false, swr = false;
+
+    switch (s->state) {
+    case ST_HEAD:
+        crd = !s->c_eof && s->up.len < s->up.cap;
+        break;
+    case ST_CONNECT:
+        swr = true; /* connect completion */
+        break;
+    case ST_PROXY:
+        crd = !s->c_eof && !s->up.done && pipe_room(&s->up) > 0;
+        swr = pipe_pending(&s->up);
+        cwr = pipe_pending(&s->down);
+        srd = !s->s_eof && pipe_room(&s->down) > 0;
+        break;
+    case ST_CLOSE:
+        cwr = true;
+        break;
+    case ST_LINGER:
+        crd = true;
+        break;
+    case ST_COUNT:
+        break;
+    }
+    if (crd)
+        ev_io_start(loop, &s->crd);
+    else
+        ev_io_stop(loop, &s->crd);
+    if (cwr)
+        ev_io_start(loop, &s->cwr);
+    else
+        ev_io_stop(loop, &s->cwr);
+    if (s->sfd >= 0) {
+        if (srd)
+            ev_io_start(loop, &s->srd);
+        else
+            ev_io_stop(loop, &s->srd);
+        if (swr)
+            ev_io_start(loop, &s->swr);
+        else
+            ev_io_stop(loop, &s->swr);
+    }
+}
+
+static int proxy_drive(struct http_session *s)
+{
+    int rc, status;
+
+    /* up: the request */
+    if (!s->up_sent) {
+        status = pipe_frame(&s->up);
+        if (status != 0) {
+            if (!s->resp_head_done && s->bytes_out == 0)
+                return send_error(s, (unsigned)status, "bad request body");
+            end(s, "client_error");
+            return -1;
+        }
+        rc = pipe_send(s->sfd, &s->up, NULL);
+        if (rc < 0) {
+            log_debug("%s: send to %s: %s", s->frontend, s->server, strerror(errno));
+            if (!s->resp_head_done) {
+                /* the server may have answered before it stopped reading */
+                s->up_sent = true;
+                s->up.done = true;
+                s->up.ready = 0;
+                s->keep_alive = false;
+            } else {
+                end(s, "server_error");
+                return -1;
+            }
+        } else if (rc > 0) {
+            s->s_active = ev_now(s->w->loop);
+            if (s->up.done)
+                s->up_sent = true;
+            else if (s->c_eof) {
+                if (!s->resp_head_done && s->bytes_out == 0)
+                    return send_error(s, 400, "client closed within the request body");
+                end(s, "client_closed");
+                return -1;
+            }
+        }
+    }
+
+    /* down: the response */
+    if (response_head(s) != 0)
+        return -1;
+    if (s->state != ST_PROXY)
+        return 0;
+    if (s->resp_head_done) {
+        status = pipe_frame(&s->down);
+        if (status != 0) {
+            log_info("%s: bad response body from %s: %s", s->frontend, s->server,
+                     s->down.ch.error ? s->down.ch.error : "?");
+            end(s, "server_error");
+            return -1;
+        }
+        if (s->s_eof && !s->down.done && s->down.pos + s->down.ready == s->down.len) {
+            if (s->down.body == HTTP_BODY_CLOSE) {
+                s->down.done = true;
+            } else if (!pipe_pending(&s->down)) {
+                end(s, "server_closed");
+                return -1;
+            }
+        }
+    }
+    rc = pipe_send(s->cfd, &s->down, &s->bytes_out);
+    if (rc < 0) {
+        end(s, "client_error");
+        return -1;
+    }
+    if (rc > 0 && s->bytes_out > 0)
+        s->c_active = ev_now(s->w->loop);
+    if (s->resp_head_done && s->down.done && !pipe_pending(&s->down))
+        return response_done(s);
+    return 0;
+}
+
+static int drive(struct http_session *s)
+{
+    int rc = 0;
+    switch (s->state) {
+    case ST_HEAD:
+        rc = head_drive(s);
+        break;
+    case ST_CONNECT:
+        break;
+    case ST_PROXY:
+        rc = proxy_drive(s);
+        break;
+    case ST_CLOSE:
+        rc = pipe_send(s->cfd, &s->down, &s->bytes_out);
+        if (rc < 0) {
+            end(s, "client_error");
+            return -1;
+        }
+        if (rc > 0) {
+            log_request(s, s->status >= 400 ? "error" : "done");
+            shutdown(s->cfd, SHUT_WR);
+            s->state = ST_LINGER;
+            ctimer_set(s, LINGER_S);
+        }
+        rc = 0;
+        break;
+    case ST_LINGER:
+    case ST_COUNT:
+        break;
+    }
+    if (rc != 0)
+        return -1;
+    watchers(s);
+    return 0;
+}
+
+/* ----------------------------------------------------------- callbacks --- */
+
+static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, crd);
+    struct pipe *p = &s->up;
+    ssize_t n;
+    (void)loop;
+    (void)revents;
+
+    if (s->state == ST_LINGER) {
+        char junk[4096];
+        n = recv(s->cfd, junk, sizeof(junk), 0);
+        if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+            end(s, "closed");
+        return;
+    }
+    if (pipe_room(p) == 0) {
+        watchers(s);
+        return;
+    }
+    n = recv(s->cfd, p->in + p->len, p->cap - p->len, 0);
+    if (n > 0) {
+        if (s->state == ST_HEAD && p->len == 0 && s->requests > 0)
+            ctimer_set(s, s->timeout_request_s); /* first byte of the next head */
+        p->len += (uint32_t)n;
+        s->c_active = ev_now(s->w->loop);
+    } else if (n == 0) {
+        s->c_eof = true;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        return;
+    } else {
+        end(s, "client_error");
+        return;
+    }
+    drive(s);
+}
+
+static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, cwr);
+    (void)loop;
+    (void)revents;
+    drive(s);
+}
+
+static void on_server_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, srd);
+    struct pipe *p = &s->down;
+    ssize_t n;
+    (void)loop;
+    (void)revents;
+
+    if (pipe_room(p) == 0) {
+        watchers(s);
+        return;
+    }
+    n = recv(s->sfd, p->in + p->len, p->cap - p->len, 0);
+    if (n > 0) {
+        p->len += (uint32_t)n;
+        s->s_active = ev_now(s->w->loop);
+    } else if (n == 0) {
+        s->s_eof = true;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        return;
+    } else {
+        log_debug("%s: recv from %s: %s", s->frontend, s->server, strerror(errno));
+        if (s->resp_head_done) {
+            end(s, "server_error");
+            return;
+        }
+        s->s_eof = true; /* a reset before the head: 502 below */
+        p->len = 0;
+    }
+    drive(s);
+}
+
+static int connected(struct http_session *s)
+{
+    s->connected = true;
+    s->state = ST_PROXY;
+    http_msg_init_response(&s->resp, s->resp_hdrs, RESP_HEADERS_MAX, s->req.method,
+                           false);
+    s->down.pos = s->down.len = s->down.ready = 0;
+    s->down.head_pos = s->down.head_len = 0;
+    s->down.done = false;
+    ev_io_init(&s->srd, on_server_read, s->sfd, EV_READ);
+    stimer_set(s, s->timeout_server_s);
+    return drive(s);
+}
+
+static int connect_failed(struct http_session *s, const char *why)
+{
+    log_info("%s: connect to %s failed: %s", s->frontend, s->server, why);
+    release_server(s);
+    if (s->tries <= s->retries && s->tries < TRIES_MAX)
+        return connect_next(s);
+    return send_error(s, 503, "no server could be reached");
+}
+
+static void on_server_write(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, swr);
+    (void)loop;
+    (void)revents;
+    if (s->state == ST_CONNECT) {
+        int soerr = 0;
+        socklen_t len = sizeof(soerr);
+        if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+            soerr = errno;
+        if (soerr == 0)
+            connected(s);
+        else if (soerr != EINPROGRESS && soerr != EINTR)
+            connect_failed(s, strerror(soerr));
+        return;
+    }
+    drive(s);
+}
+
+/* Client timer: head deadline, keep-alive idle, client idle, linger, close. */
+static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct http_session *s = OWNER(t, struct http_session, ctimer);
+    ev_tstamp left;
+    (void)loop;
+    (void)revents;
+
+    switch (s->state) {
+    case ST_HEAD:
+        if (s->up.len == 0 && s->requests > 0) {
+            end(s, "keepalive_timeout");
+            return;
+        }
+        send_error(s, 408, "request head timeout");
+        return;
+    case ST_CONNECT:
+    case ST_PROXY:
+        left = s->c_active + s->timeout_client_s - ev_now(s->w->loop);
+        /* waiting on the server is not the client's idleness */
+        if (left > 0.001 || pipe_pending(&s->up) || s->state == ST_CONNECT ||
+            (s->up_sent && !s->resp_head_done)) {
+            ctimer_set(s, left > 0.001 ? left : s->timeout_client_s);
+            return;
+        }
+        end(s, "client_timeout");
+        return;
+    case ST_CLOSE:
+        end(s, "client_timeout");
+        return;
+    case ST_LINGER:
+    case ST_COUNT:
+        end(s, "closed");
+        return;
+    }
+}
+
+/* Server timer: connect timeout, then server idle (504 before a response). */
+static void on_server_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct http_session *s = OWNER(t, struct http_session, stimer);
+    ev_tstamp left;
+    (void)loop;
+    (void)revents;
+
+    if (s->state == ST_CONNECT) {
+        connect_failed(s, "connect timeout");
+        return;
+    }
+    if (s->state != ST_PROXY)
+        return;
+    left = s->s_active + s->timeout_server_s - ev_now(s->w->loop);
+    /* waiting on the client (a slow reader or uploader) is not the server's */
+    if (left > 0.001 || pipe_pending(&s->down) || (!s->up_sent && !pipe_pending(&s->up))) {
+        s->stimer.repeat = left > 0.001 ? left : s->timeout_server_s;
+        ev_timer_again(s->w->loop, &s->stimer);
+        return;
+    }
+    if (!s->resp_head_done && s->bytes_out == 0) {
+        send_error(s, 504, "server timeout");
+        return;
+    }
+    end(s, "server_timeout");
+}
+
+/* ------------------------------------------------------------ connect ---- */
+
+static bool was_tried(const struct http_session *s, const struct route_counter *c)
+{
+    for (uint32_t i = 0; i < s->tries; i++)
+        if (s->tried[i] == c)
+            return true;
+    return false;
+}
+
+/* Picks a server not tried yet for this request and starts connecting. */
+static int connect_next(struct http_session *s)
+{
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    uint64_t exclude[EXCLUDE_WORDS];
+    const uint64_t *ex = NULL;
+    const struct route_server *srv;
+    int idx, fd, one = 1;
+
+    if (pool == NULL)
+        return send_error(s, 503, "pool gone");
+    if (s->tries == 0) {
+        s->retries = pool->retries;
+        s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
+        s->timeout_server_s = pool->timeout_server_ms / 1000.0;
+    } else {
+        size_t words = (pool->server_count + 63) / 64;
+        if (words > EXCLUDE_WORDS)
+            words = EXCLUDE_WORDS;
+        memset(exclude, 0, words * sizeof(exclude[0]));
+        for (size_t i = 0; i < pool->server_count && i < EXCLUDE_WORDS * 64; i++)
+            if (was_tried(s, pool->servers[i].counter))
+                exclude[i >> 6] |= 1ull << (i & 63);
+        ex = exclude;
+    }
+    idx = route_pick(pool, ex, s->key_hash, s->has_key, worker_random(s->w));
+    if (idx < 0)
+        return send_error(s, 503, s->tries == 0 ? "no usable server"
+                                                : "no server could be reached");
+    srv = &pool->servers[idx];
+    memcpy(s->server, srv->name, sizeof(s->server));
+    s->counter = srv->counter;
+    atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
+    s->tried[s->tries++] = srv->counter;
+    s->state = ST_CONNECT;
+
+    fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return connect_failed(s, strerror(errno));
+    s->sfd = fd;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ev_io_init(&s->swr, on_server_write, fd, EV_WRITE);
+    ev_io_init(&s->srd, on_server_read, fd, EV_READ);
+    if (connect(fd, (const struct sockaddr *)&srv->addr, srv->addr_len) == 0)
+        return connected(s);
+    if (errno != EINPROGRESS)
+        return connect_failed(s, strerror(errno));
+    stimer_set(s, s->timeout_connect_s);
+    watchers(s);
+    return 0;
+}
+
+/* -------------------------------------------------------------- start ---- */
+
+static int http_start(struct worker *w, int fd, const struct sockaddr_storage *peer,
+                      socklen_t peer_len, const struct route *r,
+                      const struct route_frontend *fe)
+{
+    uint32_t max_head = fe->max_header_bytes ? fe->max_header_bytes
+                                             : DEFAULT_MAX_HEAD_BYTES;
+    uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
+    uint32_t in_cap = max_head + HTTP_SESSION_BODY_BUF_BYTES;
+    uint32_t up_head_cap = max_head + 1024;
+    uint32_t sin_cap = HTTP_SESSION_SERVER_BUF_BYTES;
+    uint32_t down_head_cap = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
+    size_t hdr_bytes = (size_t)max_headers * sizeof(struct http_header);
+    size_t total = sizeof(struct http_session) + hdr_bytes + in_cap + up_head_cap +
+                   sin_cap + down_head_cap;
+    struct http_session *s = malloc(total);
+    char *p;
+    int one = 1;
+    (void)r;
+
+    if (s == NULL) {
+        log_error("%s: out of memory for a new connection", fe->name);
+        close(fd);
+        atomic_fetch_sub_explicit(&w->shared->conns, 1, memory_order_relaxed);
+        return -1;
+    }
+    memset(s, 0, sizeof(*s));
+    s->w = w;
+    s->cfd = fd;
+    s->sfd = -1;
+    memcpy(&s->peer, peer, peer_len <= sizeof(s->peer) ? peer_len : sizeof(s->peer));
+    addr_texts(s, &s->peer);
+    memcpy(s->frontend, fe->name, sizeof(s->frontend));
+    memcpy(s->pool, fe->pool->name, sizeof(s->pool));
+    s->timeout_client_s = fe->timeout_client_ms / 1000.0;
+    s->timeout_request_s = fe->timeout_http_request_ms / 1000.0;
+    s->timeout_keepalive_s = fe->timeout_http_keepalive_ms / 1000.0;
+    s->max_keepalive_requests = fe->max_keepalive_requests;
+    http_limits_default(&s->req_limits);
+    s->req_limits.max_head_bytes = max_head;
+    if (s->req_limits.max_request_line_bytes > max_head)
+        s->req_limits.max_request_line_bytes = max_head;
+    s->req_limits.max_headers = max_headers;
+    s->req_limits.max_body_bytes = fe->max_body_bytes;
+    http_limits_default(&s->resp_limits);
+    s->resp_limits.max_head_bytes = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES;
+    s->resp_limits.max_headers = RESP_HEADERS_MAX;
+
+    p = s->bufs;
+    s->req_hdrs = (struct http_header *)(void *)p;
+    s->req_hdrs_cap = max_headers;
+    p += hdr_bytes;
+    s->up.in = p;
+    s->up.cap = in_cap;
+    p += in_cap;
+    s->up.head = p;
+    s->up.head_cap = up_head_cap;
+    p += up_head_cap;
+    s->down.in = p;
+    s->down.cap = sin_cap;
+    p += sin_cap;
+    s->down.head = p;
+    s->down.head_cap = down_head_cap;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ev_io_init(&s->crd, on_client_read, fd, EV_READ);
+    ev_io_init(&s->cwr, on_client_write, fd, EV_WRITE);
+    ev_io_init(&s->srd, on_server_read, -1, EV_READ);
+    ev_io_init(&s->swr, on_server_write, -1, EV_WRITE);
+    ev_init(&s->ctimer, on_client_timer);
+    ev_init(&s->stimer, on_server_timer);
+    worker_session_add(w, &s->base, &http_session_ops);
+
+    s->state = ST_HEAD;
+    http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
+    s->c_active = ev_now(w->loop);
+    ctimer_set(s, s->timeout_request_s);
+    return drive(s) == 0 ? 0 : -1;
+}
+
+static void http_abort(struct session *base, const char *reason)
+{
+    end((struct http_session *)(void *)base, reason);
+}
+
+const struct session_ops http_session_ops = {
+    .name = "http",
+    .start = http_start,
+    .abort = http_abort,
+};

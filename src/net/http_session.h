@@ -1,0 +1,37 @@
+/*
+ * http_session: an HTTP/1.1 frontend connection (mode = http), a reverse proxy
+ * joining the pure parser (src/http) to a worker's libev loop.
+ *
+ * One request at a time: its head is read within timeout_http_request and
+ * parsed with the frontend's limits; a bad head is answered with the parser's
+ * status and the connection is closed, with nothing sent to any server. A good
+ * one picks a server with the pool's hash key, connects (retrying other servers
+ * on connect failures), sends the rewritten head, streams the body (validated
+ * chunk by chunk, never buffered whole) while reading the response, whose head
+ * is rewritten and whose body is streamed back. Pipelined requests wait in the
+ * client buffer and are served in order. `Expect: 100-continue` is forwarded
+ * and the server's 100 is passed back to HTTP/1.1 clients.
+ *
+ * Errors: 503 when no server is usable or every connect attempt failed, 502
+ * when the server fails before a complete response head, 504 when it stays
+ * silent for timeout_server, 408 when a head does not arrive in time.
+ * The server connection is closed after every response (no pool yet).
+ * One access-log line per request.
+ *
+ * Must not: buffer a whole body, send a server any byte of a request that was
+ * refused, or hold a snapshot pointer across callbacks.
+ */
+#ifndef RAFTLB_NET_HTTP_SESSION_H
+#define RAFTLB_NET_HTTP_SESSION_H
+
+#include "net/session.h"
+
+/* Extra room beyond max_header_bytes in the client buffer (body streaming). */
+#define HTTP_SESSION_BODY_BUF_BYTES (16u * 1024u)
+/* Buffer for server bytes: the response head must fit in it. */
+#define HTTP_SESSION_SERVER_BUF_BYTES (64u * 1024u)
+#define HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES (48u * 1024u)
+
+extern const struct session_ops http_session_ops;
+
+#endif
