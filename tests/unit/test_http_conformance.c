@@ -423,6 +423,22 @@ static int contains_ci(const char *hay, size_t n, const char *needle)
     return 0;
 }
 
+/* With RAFTLB_CONFORMANCE_DUMP=DIR, append what would be forwarded for each
+ * vector to DIR/<id>, so that run_http1.py's own parser can re-check it. */
+static void dump_wire(const char *id, const char *wire, size_t n)
+{
+    const char *dir = getenv("RAFTLB_CONFORMANCE_DUMP");
+    char path[4096];
+    if (dir == NULL)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, id);
+    FILE *f = fopen(path, "ab");
+    if (f == NULL)
+        return;
+    fwrite(wire, 1, n, f);
+    fclose(f);
+}
+
 static void simulate(const struct vec *v, struct outcome *o)
 {
     const char *raw = (const char *)v->raw;
@@ -496,6 +512,7 @@ static void simulate(const struct vec *v, struct outcome *o)
         for (int k = 0; k < v->n_must_not; k++)
             if (contains_ci(wire, hl, v->must_not[k]))
                 o->must_not_hit = 1;
+        dump_wire(v->id, wire, wn);
         if (o->forwarded < MAX_LIST)
             o->bodies[o->forwarded] = decoded;
         o->forwarded++;
