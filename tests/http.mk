@@ -1,0 +1,12 @@
+# Integration tests of HTTP mode (mode = http frontends): Python 3 standard library
+# only, run through PY_LOG_COMPILER with RAFTLB_BUILDDIR set; exit 77 = skip.
+# test_conformance plays the external corpus (RAFTLB_CONFORMANCE_DIR, else
+# $(abs_top_srcdir)/../shared/conformance) and skips when neither exists.
+HTTP_INTEGRATION_TESTS = \
+	tests/integration/test_http_keepalive.py \
+	tests/integration/test_http_stream.py \
+	tests/integration/test_http_errors.py \
+	tests/integration/test_http_hash.py \
+	tests/integration/test_conformance.py
+TESTS += $(HTTP_INTEGRATION_TESTS)
+EXTRA_DIST += $(HTTP_INTEGRATION_TESTS) tests/integration/http_backend.py
