@@ -52,6 +52,7 @@
 #define RESP_HEADERS_MAX 256u
 #define LOG_TARGET_MAX 200u
 #define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)
+#define ERRBUF_BYTES 512u
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -103,6 +104,10 @@ struct http_session {
     struct http_header *req_hdrs;
     uint32_t req_hdrs_cap;
     struct http_header resp_hdrs[RESP_HEADERS_MAX];
+    /* up.head, down.in and down.head live in `xbuf`, allocated while a request
+     * is in flight and freed when the connection goes idle */
+    char *xbuf;
+    char errbuf[ERRBUF_BYTES]; /* canned error responses */
 
     /* the request in progress */
     bool in_request;      /* a head has been parsed and not yet logged */
@@ -113,6 +118,7 @@ struct http_session {
     uint32_t requests;    /* requests served on this connection */
     uint16_t status;
     uint64_t bytes_out;   /* bytes sent to the client for this request */
+    uint64_t bytes_up;    /* bytes sent to the server for this request */
     ev_tstamp req_start, ttfb;
     char method[24];
     char target[LOG_TARGET_MAX + 1];
@@ -127,7 +133,7 @@ struct http_session {
     ev_tstamp timeout_connect_s, timeout_server_s;
     char server[CONF_NAME_MAX];
 
-    char bufs[];
+    _Alignas(16) char bufs[]; /* request header array, then the client buffer */
 };
 
 static int drive(struct http_session *s);
@@ -366,12 +372,19 @@ static void end(struct http_session *s, const char *how)
     struct worker *w = s->w;
     log_request(s, how);
     release_server(s);
+    free(s->xbuf);
     ev_io_stop(w->loop, &s->crd);
     ev_io_stop(w->loop, &s->cwr);
     ev_timer_stop(w->loop, &s->ctimer);
     close(s->cfd);
     worker_session_remove(w, &s->base);
     free(s);
+}
+
+/* The request-head deadline: timeout_http_request, else timeout_client. */
+static ev_tstamp head_timeout(const struct http_session *s)
+{
+    return s->timeout_request_s > 0 ? s->timeout_request_s : s->timeout_client_s;
 }
 
 static void ctimer_set(struct http_session *s, ev_tstamp after_s)
@@ -418,6 +431,8 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
     release_server(s);
     d->pos = d->len = d->ready = 0;
     d->done = true;
+    d->head = s->errbuf;
+    d->head_cap = sizeof(s->errbuf);
     n = snprintf(d->head, d->head_cap,
                  "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
                  "Cache-Control: no-store\r\nConnection: close\r\n\r\n%u %s\n",
@@ -433,6 +448,30 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
 }
 
 /* ------------------------------------------------------------ request ---- */
+
+/* Allocates the buffers a request in flight needs (kept across pipelined
+ * requests). Returns 0 or -1 (no memory). */
+static int request_bufs_get(struct http_session *s)
+{
+    s->down.head_cap = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
+    if (s->xbuf == NULL) {
+        s->xbuf = malloc((size_t)s->up.head_cap + s->down.cap + s->down.head_cap);
+        if (s->xbuf == NULL)
+            return -1;
+    }
+    s->up.head = s->xbuf;
+    s->down.in = s->xbuf + s->up.head_cap;
+    s->down.head = s->down.in + s->down.cap;
+    return 0;
+}
+
+/* Frees them while the connection waits for its next request. */
+static void request_bufs_put(struct http_session *s)
+{
+    free(s->xbuf);
+    s->xbuf = NULL;
+    s->up.head = s->down.in = s->down.head = NULL;
+}
 
 static const struct http_header *find_header(const struct http_session *s,
                                              const char *name)
@@ -511,6 +550,7 @@ static int request_ready(struct http_session *s)
     s->ttfb = 0;
     s->status = 0;
     s->bytes_out = 0;
+    s->bytes_up = 0;
     s->tries = 0;
     s->server[0] = '\0';
     s->up_sent = false;
@@ -525,6 +565,8 @@ static int request_ready(struct http_session *s)
                     (s->max_keepalive_requests == 0 ||
                      s->requests + 1 < s->max_keepalive_requests);
 
+    if (request_bufs_get(s) != 0)
+        return send_error(s, 503, "out of memory");
     request_key(s);
     memset(&fwd, 0, sizeof(fwd));
     fwd.client_addr = s->client_ip;
@@ -588,8 +630,11 @@ static int next_request(struct http_session *s)
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
+    if (s->up.len == 0)
+        request_bufs_put(s);
     s->c_active = ev_now(s->w->loop);
-    ctimer_set(s, s->up.len > 0 ? s->timeout_request_s : s->timeout_keepalive_s);
+    ctimer_set(s, s->up.len > 0 || s->timeout_keepalive_s <= 0 ? head_timeout(s)
+                                                               : s->timeout_keepalive_s);
     return drive(s);
 }
 
@@ -735,7 +780,10 @@ static int proxy_drive(struct http_session *s)
             end(s, "client_error");
             return -1;
         }
-        rc = pipe_send(s->sfd, &s->up, NULL);
+        uint64_t before = s->bytes_up;
+        rc = pipe_send(s->sfd, &s->up, &s->bytes_up);
+        if (s->bytes_up != before)
+            s->s_active = ev_now(s->w->loop);
         if (rc < 0) {
             log_debug("%s: send to %s: %s", s->frontend, s->server, strerror(errno));
             if (!s->resp_head_done) {
@@ -749,7 +797,6 @@ static int proxy_drive(struct http_session *s)
                 return -1;
             }
         } else if (rc > 0) {
-            s->s_active = ev_now(s->w->loop);
             if (s->up.done)
                 s->up_sent = true;
             else if (s->c_eof) {
@@ -783,13 +830,16 @@ static int proxy_drive(struct http_session *s)
             }
         }
     }
-    rc = pipe_send(s->cfd, &s->down, &s->bytes_out);
+    {
+        uint64_t before = s->bytes_out;
+        rc = pipe_send(s->cfd, &s->down, &s->bytes_out);
+        if (s->bytes_out != before)
+            s->c_active = ev_now(s->w->loop);
+    }
     if (rc < 0) {
         end(s, "client_error");
         return -1;
     }
-    if (rc > 0 && s->bytes_out > 0)
-        s->c_active = ev_now(s->w->loop);
     if (s->resp_head_done && s->down.done && !pipe_pending(&s->down))
         return response_done(s);
     return 0;
@@ -855,7 +905,7 @@ static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
     n = recv(s->cfd, p->in + p->len, p->cap - p->len, 0);
     if (n > 0) {
         if (s->state == ST_HEAD && p->len == 0 && s->requests > 0)
-            ctimer_set(s, s->timeout_request_s); /* first byte of the next head */
+            ctimer_set(s, head_timeout(s)); /* first byte of the next head */
         p->len += (uint32_t)n;
         s->c_active = ev_now(s->w->loop);
     } else if (n == 0) {
@@ -1088,12 +1138,8 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
                                              : DEFAULT_MAX_HEAD_BYTES;
     uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
     uint32_t in_cap = max_head + HTTP_SESSION_BODY_BUF_BYTES;
-    uint32_t up_head_cap = max_head + 1024;
-    uint32_t sin_cap = HTTP_SESSION_SERVER_BUF_BYTES;
-    uint32_t down_head_cap = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
     size_t hdr_bytes = (size_t)max_headers * sizeof(struct http_header);
-    size_t total = sizeof(struct http_session) + hdr_bytes + in_cap + up_head_cap +
-                   sin_cap + down_head_cap;
+    size_t total = sizeof(struct http_session) + hdr_bytes + in_cap;
     struct http_session *s = malloc(total);
     char *p;
     int one = 1;
@@ -1134,14 +1180,8 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     s->up.in = p;
     s->up.cap = in_cap;
     p += in_cap;
-    s->up.head = p;
-    s->up.head_cap = up_head_cap;
-    p += up_head_cap;
-    s->down.in = p;
-    s->down.cap = sin_cap;
-    p += sin_cap;
-    s->down.head = p;
-    s->down.head_cap = down_head_cap;
+    s->up.head_cap = max_head + 1024;
+    s->down.cap = HTTP_SESSION_SERVER_BUF_BYTES;
 
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ev_io_init(&s->crd, on_client_read, fd, EV_READ);
@@ -1155,7 +1195,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     s->state = ST_HEAD;
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
     s->c_active = ev_now(w->loop);
-    ctimer_set(s, s->timeout_request_s);
+    ctimer_set(s, head_timeout(s));
     return drive(s) == 0 ? 0 : -1;
 }
 

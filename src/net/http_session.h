@@ -18,6 +18,11 @@
  * The server connection is closed after every response (no pool yet).
  * One access-log line per request.
  *
+ * Memory: a connection holds its request-head array and a client buffer of
+ * max_header_bytes + HTTP_SESSION_BODY_BUF_BYTES; while a request is in flight
+ * it also holds the rewritten request head (max_header_bytes + 1 KiB), the
+ * server buffer and the rewritten response head, freed when it goes idle.
+ *
  * Must not: buffer a whole body, send a server any byte of a request that was
  * refused, or hold a snapshot pointer across callbacks.
  */
