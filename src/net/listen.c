@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,11 @@ int listen_open(const struct sockaddr *addr, socklen_t len, char *err, size_t er
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
         snprintf(err, errlen, "setsockopt: %s", strerror(errno));
+        goto fail;
+    }
+    /* accepted sockets inherit TCP_NODELAY: one setsockopt less per connection */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+        snprintf(err, errlen, "setsockopt TCP_NODELAY: %s", strerror(errno));
         goto fail;
     }
     if (addr->sa_family == AF_INET6 &&

@@ -14,7 +14,7 @@
 /*
  * Opens a non-blocking, close-on-exec TCP socket bound to `addr` with SO_REUSEADDR
  * and SO_REUSEPORT (so every worker can bind its own socket to the same address),
- * listening. Returns the fd, or -1 with a reason in err.
+ * and TCP_NODELAY (inherited by the accepted sockets), listening. Returns the fd, or -1 with a reason in err.
  */
 int listen_open(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
 

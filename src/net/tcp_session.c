@@ -435,7 +435,6 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
                      const struct route_frontend *fe)
 {
     struct tcp_session *s = malloc(sizeof(*s) + 2 * TCP_SESSION_BUF_BYTES);
-    int one = 1;
     (void)r;
 
     if (s == NULL) {
@@ -461,7 +460,7 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
         s->key_hash = source_hash(peer);
         s->has_key = true;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* TCP_NODELAY is inherited from the listening socket (listen_open) */
     ev_io_init(&s->rd[SIDE_CLIENT], on_client_read, fd, EV_READ);
     ev_io_init(&s->wr[SIDE_CLIENT], on_client_write, fd, EV_WRITE);
     ev_io_init(&s->rd[SIDE_SERVER], on_server_read, -1, EV_READ);
