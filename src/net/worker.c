@@ -404,8 +404,13 @@ int worker_post_listeners(struct worker *w, const struct listener_spec *specs,
             return -1;
         }
         w->mbox_stale = st;
-        for (size_t i = 0; i < w->mbox_count; i++)
-            st[w->mbox_stale_count++] = w->mbox_specs[i].fd;
+        for (size_t i = 0; i < w->mbox_count; i++) {
+            bool dup = false; /* a socket kept from set to set is listed once */
+            for (size_t k = 0; k < w->mbox_stale_count; k++)
+                dup = dup || st[k] == w->mbox_specs[i].fd;
+            if (!dup)
+                st[w->mbox_stale_count++] = w->mbox_specs[i].fd;
+        }
         free(w->mbox_specs);
     }
     w->mbox_specs = copy;
