@@ -2,6 +2,7 @@
 configuration is reloaded (a bind added, a server added); none fails or loses a
 byte; the new bind and the new server serve. Then a bad file on SIGHUP: every
 diagnostic is logged as FILE:LINE and the old configuration keeps running."""
+import os
 import threading
 import time
 
@@ -105,6 +106,17 @@ def test(h):
     except OSError:
         refused = True
     check(refused, "reload without the new bind: its port is closed again")
+
+    # reloads do not leak descriptors: back and forth 10 times, same count after
+    time.sleep(0.3)
+    fds = len(os.listdir("/proc/%d/fd" % r.pid))
+    for i in range(10):
+        r.reload(conf2 if i % 2 == 0 else conf1)
+    time.sleep(0.5)
+    check(len(os.listdir("/proc/%d/fd" % r.pid)) == fds,
+          "10 more reloads adding and removing a bind: %d descriptors before and after"
+          % fds)
+    check(ask(f_name) in (b"one\n", b"two\n"), "and it still serves")
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
 
