@@ -9,7 +9,7 @@
 #
 # Usage: contrib/bench/tcp.sh            (builds raftlb in build-bench/ if needed)
 #   env: RAFTLB=path/to/raftlb RUNS=3 WRK_SECONDS=5 WRK_CONNS=50 AB_REQUESTS=10000
-#        AB_CONCURRENCY=20
+#        AB_CONCURRENCY=20 KEEP=1 (keep the temporary directory with the logs)
 # Only loopback addresses are used; every process started is stopped by pid.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
