@@ -7,6 +7,8 @@ HTTP_INTEGRATION_TESTS = \
 	tests/integration/test_http_stream.py \
 	tests/integration/test_http_errors.py \
 	tests/integration/test_http_hash.py \
+	tests/integration/test_http_robust.py \
+	tests/integration/test_http_stop.py \
 	tests/integration/test_conformance.py
 TESTS += $(HTTP_INTEGRATION_TESTS)
 EXTRA_DIST += $(HTTP_INTEGRATION_TESTS) tests/integration/http_backend.py

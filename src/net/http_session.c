@@ -688,7 +688,7 @@ static int response_head(struct http_session *s)
             return send_error(s, 502, "server switched protocols");
         /* a response that arrives before the whole request went up ends the
          * connection afterwards: the rest of the request cannot be skipped */
-        if (!s->up_sent)
+        if (!s->up_sent || s->w->draining)
             s->keep_alive = false;
         memset(&fwd, 0, sizeof(fwd));
         fwd.keep_alive = s->keep_alive;
@@ -713,7 +713,7 @@ static int response_done(struct http_session *s)
 {
     log_request(s, "done");
     release_server(s);
-    if (!s->keep_alive)
+    if (!s->keep_alive || s->w->draining)
         return start_close(s);
     return next_request(s);
 }

@@ -9,6 +9,7 @@
     /status/CODE   CODE (204 and 304 with no body; others with a short body)
     /big/N         N bytes of harness.pattern(N) in a chunked response
     /hang          reads the request and never answers (up to 60 s)
+    /slow/MS       waits MS milliseconds, then answers like anything else
     /close/N       N bytes, no Content-Length, delimited by closing
     anything else  200 "NAME TARGET\\n"
 - http_conf(): a configuration text with mode = http frontends.
@@ -289,6 +290,9 @@ def _answer(c, name, method, target, headers, n, sha):
                 c.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
             c.sendall(b"0\r\n\r\n")
         return True
+    elif target.startswith("/slow/"):
+        time.sleep(int(target.split("/")[2]) / 1000.0)
+        body = ("%s %s\n" % (name, target)).encode()
     elif target.startswith("/hang"):
         time.sleep(60)
         return False
