@@ -433,10 +433,13 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
     d->done = true;
     d->head = s->errbuf;
     d->head_cap = sizeof(s->errbuf);
+    /* a HEAD request gets the length of the body it would have had, no body */
     n = snprintf(d->head, d->head_cap,
                  "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
                  "Cache-Control: no-store\r\nConnection: close\r\n\r\n%u %s\n",
                  status, reason, strlen(reason) + 5, status, reason);
+    if (s->in_request && s->req.method == HTTP_METHOD_HEAD && n > 0)
+        n -= (int)strlen(reason) + 5;
     d->head_pos = 0;
     d->head_len = n > 0 && (uint32_t)n < d->head_cap ? (uint32_t)n : 0;
     if (!s->in_request) {

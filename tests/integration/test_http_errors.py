@@ -68,6 +68,14 @@ def test(h):
     check(resp.status == 503 and took < 1.0,
           "every server dead: 503 in %.3f s (< 1 s)" % took)
 
+    s = connect(f_dead)
+    rd = Reader(s)
+    s.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    resp = read_response(rd, "HEAD")
+    check(resp.status == 503 and rd.closed(),
+          "HEAD with every server dead: 503 head only, then close (no stray body)")
+    s.close()
+
     # dead servers among live ones: retried, the client sees only 200s
     oks = [request(f_mixed, b"GET /r%d HTTP/1.1\r\nHost: x\r\n\r\n" % i).status
            for i in range(12)]
