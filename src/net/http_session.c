@@ -794,6 +794,7 @@ static int proxy_drive(struct http_session *s)
                 s->up_sent = true;
                 s->up.done = true;
                 s->up.ready = 0;
+                s->up.head_pos = s->up.head_len = 0; /* nothing left to write */
                 s->keep_alive = false;
             } else {
                 end(s, "server_error");
