@@ -101,6 +101,43 @@ def test(h):
     check(resp.status == 502, "server closed before a response: 502")
     s.close()
 
+    # a server that answers 413 at once and stops reading a large upload:
+    # the client gets the answer, nothing spins, the proxy stays healthy
+    for abortive in (False, True):
+        s = connect(f_close)
+        s.sendall(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (64 << 20))
+        c, _ = closer.accept()
+        c.settimeout(5)
+        c.recv(4096)
+        c.sendall(b"HTTP/1.1 413 Too Big\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        if abortive:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        else:
+            c.shutdown(socket.SHUT_WR)
+        cpu0 = r.cpu_seconds()
+        t0 = time.monotonic()
+        block = b"u" * 65536
+        s.settimeout(5)
+        try:
+            for _ in range(256):  # up to 16 MiB while the answer comes back
+                s.sendall(block)
+        except OSError:
+            pass
+        rd = Reader(s)
+        try:
+            resp = read_response(rd)
+            status = resp.status
+        except (OSError, EOFError):
+            status = None
+        took = time.monotonic() - t0
+        c.close()
+        s.close()
+        cpu = r.cpu_seconds() - cpu0
+        ok = (status in (413, 502, None)) if abortive else status == 413
+        check(ok and took < 4 and cpu < took * 0.5 + 0.2,
+              "server answers 413 early (%s close): client got %s in %.2f s, "
+              "proxy CPU %.2f s" % ("abortive" if abortive else "orderly", status, took, cpu))
+
     # slowloris: a head that never ends gets 408 after timeout_http_request
     s = connect(f_main)
     t0 = time.monotonic()
