@@ -10,7 +10,7 @@
  *   ST_LINGER  FIN sent; reading and dropping what the client still sends for
  *              a short bounded time so that our answer is not lost to a reset.
  *
- * Each direction is a `struct pipe`: an input buffer holding bytes read from
+ * Each direction is a `struct http_pipe` (http_pipe.h): an input buffer holding bytes read from
  * the source, of which in[pos, pos + ready) are validated body bytes to send,
  * and a head buffer sent before them. The pipe's framing (Content-Length,
  * chunked, until close) decides how many input bytes belong to the message;
@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include "net/http_session.h"
+#include "net/http_pipe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "http/http_chunked.h"
@@ -65,17 +65,6 @@ enum state {
     ST_COUNT
 };
 
-struct pipe {
-    char *in;
-    uint32_t cap, pos, len, ready;
-    char *head;
-    uint32_t head_cap, head_pos, head_len;
-    enum http_body body;
-    struct http_length_body lb;
-    struct http_chunked ch;
-    bool done; /* every byte of the message body has been framed */
-};
-
 struct http_session {
     struct session base;
     struct worker *w;
@@ -97,8 +86,8 @@ struct http_session {
     char client_ip[INET6_ADDRSTRLEN];
     char client_text[INET6_ADDRSTRLEN + 8];
 
-    struct pipe up;   /* client -> server */
-    struct pipe down; /* server -> client */
+    struct http_pipe up;   /* client -> server */
+    struct http_pipe down; /* server -> client */
     struct http_msg req;
     struct http_msg resp;
     struct http_header *req_hdrs;
@@ -181,151 +170,6 @@ static void copy_printable(char *out, size_t cap, const char *in, size_t len)
         out[i] = (c > 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
     }
     out[n] = '\0';
-}
-
-static bool pipe_pending(const struct pipe *p)
-{
-    return p->head_pos < p->head_len || p->ready > 0;
-}
-
-/* Makes room at the end of the input buffer; returns the room in bytes. */
-static uint32_t pipe_room(struct pipe *p)
-{
-    if (p->pos == p->len) {
-        p->pos = p->len = 0;
-    } else if (p->len == p->cap && p->pos > 0) {
-        memmove(p->in, p->in + p->pos, p->len - p->pos);
-        p->len -= p->pos;
-        p->pos = 0;
-    }
-    return p->cap - p->len;
-}
-
-/* Moves the unconsumed bytes to the start of the buffer (a new head starts). */
-static void pipe_compact(struct pipe *p)
-{
-    if (p->pos > 0) {
-        memmove(p->in, p->in + p->pos, p->len - p->pos);
-        p->len -= p->pos;
-        p->pos = 0;
-    }
-    p->ready = 0;
-}
-
-static void pipe_body_start(struct pipe *p, const struct http_msg *m, uint64_t max_body,
-                            bool is_response)
-{
-    p->body = m->body;
-    p->ready = 0;
-    p->done = false;
-    switch (m->body) {
-    case HTTP_BODY_LENGTH:
-        http_length_init(&p->lb, m->content_length);
-        p->done = http_length_done(&p->lb);
-        break;
-    case HTTP_BODY_CHUNKED:
-        http_chunked_init(&p->ch, max_body, is_response);
-        break;
-    case HTTP_BODY_CLOSE:
-        break;
-    case HTTP_BODY_NONE:
-    case HTTP_BODY_TUNNEL:
-    case HTTP_BODY_COUNT:
-        p->body = HTTP_BODY_NONE;
-        p->done = true;
-        break;
-    }
-}
-
-/*
- * Validates and counts the input bytes that belong to the body, adding them
- * to p->ready. Returns 0, or the HTTP status of a framing error (chunked).
- * Until-close bodies end when the caller sees the source's EOF.
- */
-static int pipe_frame(struct pipe *p)
-{
-    while (!p->done) {
-        uint32_t off = p->pos + p->ready;
-        uint32_t avail = p->len - off;
-        struct http_chunk_ev ev;
-        int rc;
-        if (avail == 0)
-            return 0;
-        switch (p->body) {
-        case HTTP_BODY_LENGTH:
-            p->ready += (uint32_t)http_length_take(&p->lb, avail);
-            p->done = http_length_done(&p->lb);
-            break;
-        case HTTP_BODY_CHUNKED:
-            memset(&ev, 0, sizeof(ev));
-            rc = http_chunked_step(&p->ch, p->in + off, avail, &ev);
-            if (rc == HTTP_ERROR)
-                return p->ch.status ? p->ch.status : 400;
-            if (rc == HTTP_AGAIN) {
-                p->ready += avail;
-                return 0;
-            }
-            p->ready += (uint32_t)ev.consumed;
-            if (ev.kind == HTTP_CHUNK_EV_END)
-                p->done = true;
-            else if (ev.consumed == 0)
-                return 0; /* no progress without more bytes */
-            break;
-        case HTTP_BODY_CLOSE:
-            p->ready += avail;
-            return 0;
-        default:
-            p->done = true;
-            break;
-        }
-    }
-    return 0;
-}
-
-/*
- * Sends the head, then the ready body bytes, to fd. Returns 1 when all was
- * sent, 0 when the socket is full, -1 on an error (errno set).
- */
-static int pipe_send(int fd, struct pipe *p, uint64_t *bytes)
-{
-    while (pipe_pending(p)) {
-        struct iovec iov[2];
-        struct msghdr mh;
-        int n = 0;
-        ssize_t sent;
-        if (p->head_pos < p->head_len) {
-            iov[n].iov_base = p->head + p->head_pos;
-            iov[n++].iov_len = p->head_len - p->head_pos;
-        }
-        if (p->ready > 0) {
-            iov[n].iov_base = p->in + p->pos;
-            iov[n++].iov_len = p->ready;
-        }
-        memset(&mh, 0, sizeof(mh));
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)n;
-        sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
-        if (sent == -1) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return -1;
-        }
-        if (bytes != NULL)
-            *bytes += (uint64_t)sent;
-        {
-            uint32_t h = p->head_len - p->head_pos;
-            uint32_t k = (uint32_t)sent < h ? (uint32_t)sent : h;
-            p->head_pos += k;
-            sent -= k;
-            p->pos += (uint32_t)sent;
-            p->ready -= (uint32_t)sent;
-        }
-        if (p->head_pos == p->head_len)
-            p->head_pos = p->head_len = 0;
-    }
-    return 1;
 }
 
 /* ---------------------------------------------------------- lifecycle ---- */
@@ -423,7 +267,7 @@ static int start_close(struct http_session *s)
 static int send_error(struct http_session *s, unsigned status, const char *why)
 {
     const char *reason = http_status_reason(status);
-    struct pipe *d = &s->down;
+    struct http_pipe *d = &s->down;
     int n;
     if (reason == NULL)
         reason = "Error";
@@ -584,8 +428,8 @@ static int request_ready(struct http_session *s)
 
     /* the head's bytes are no longer needed: the body starts at head_bytes */
     s->up.pos = s->req.head_bytes;
-    pipe_body_start(&s->up, &s->req, s->req_limits.max_body_bytes, false);
-    status = pipe_frame(&s->up);
+    http_pipe_body_start(&s->up, &s->req, s->req_limits.max_body_bytes, false);
+    status = http_pipe_frame(&s->up);
     if (status != 0)
         return send_error(s, (unsigned)status, "bad request body");
     if (s->c_eof && !s->up.done)
@@ -628,7 +472,7 @@ static int next_request(struct http_session *s)
 {
     s->requests++;
     s->state = ST_HEAD;
-    pipe_compact(&s->up);
+    http_pipe_compact(&s->up);
     s->up.head_pos = s->up.head_len = 0;
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
@@ -647,7 +491,7 @@ static int next_request(struct http_session *s)
 static int response_head(struct http_session *s)
 {
     struct http_response_forward fwd;
-    struct pipe *d = &s->down;
+    struct http_pipe *d = &s->down;
     size_t out_len = 0;
     int rc;
 
@@ -682,7 +526,7 @@ static int response_head(struct http_session *s)
                 d->head_len = (uint32_t)out_len;
             }
             d->pos = s->resp.head_bytes;
-            pipe_compact(d);
+            http_pipe_compact(d);
             http_msg_init_response(&s->resp, s->resp_hdrs, RESP_HEADERS_MAX,
                                    s->req.method, false);
             continue;
@@ -705,7 +549,7 @@ static int response_head(struct http_session *s)
         d->head_pos = 0;
         d->head_len = (uint32_t)out_len;
         d->pos = s->resp.head_bytes;
-        pipe_body_start(d, &s->resp, 0, true);
+        http_pipe_body_start(d, &s->resp, 0, true);
         s->resp_head_done = true;
     }
     return 0;
@@ -736,10 +580,10 @@ static void watchers(struct http_session *s)
         swr = true; /* connect completion */
         break;
     case ST_PROXY:
-        crd = !s->c_eof && !s->up.done && pipe_room(&s->up) > 0;
-        swr = pipe_pending(&s->up);
-        cwr = pipe_pending(&s->down);
-        srd = !s->s_eof && pipe_room(&s->down) > 0;
+        crd = !s->c_eof && !s->up.done && http_pipe_room(&s->up) > 0;
+        swr = http_pipe_pending(&s->up);
+        cwr = http_pipe_pending(&s->down);
+        srd = !s->s_eof && http_pipe_room(&s->down) > 0;
         break;
     case ST_CLOSE:
         cwr = true;
@@ -776,7 +620,7 @@ static int proxy_drive(struct http_session *s)
 
     /* up: the request */
     if (!s->up_sent) {
-        status = pipe_frame(&s->up);
+        status = http_pipe_frame(&s->up);
         if (status != 0) {
             if (!s->resp_head_done && s->bytes_out == 0)
                 return send_error(s, (unsigned)status, "bad request body");
@@ -784,7 +628,7 @@ static int proxy_drive(struct http_session *s)
             return -1;
         }
         uint64_t before = s->bytes_up;
-        rc = pipe_send(s->sfd, &s->up, &s->bytes_up);
+        rc = http_pipe_send(s->sfd, &s->up, &s->bytes_up);
         if (s->bytes_up != before)
             s->s_active = ev_now(s->w->loop);
         if (rc < 0) {
@@ -818,7 +662,7 @@ static int proxy_drive(struct http_session *s)
     if (s->state != ST_PROXY)
         return 0;
     if (s->resp_head_done) {
-        status = pipe_frame(&s->down);
+        status = http_pipe_frame(&s->down);
         if (status != 0) {
             log_info("%s: bad response body from %s: %s", s->frontend, s->server,
                      s->down.ch.error ? s->down.ch.error : "?");
@@ -828,7 +672,7 @@ static int proxy_drive(struct http_session *s)
         if (s->s_eof && !s->down.done && s->down.pos + s->down.ready == s->down.len) {
             if (s->down.body == HTTP_BODY_CLOSE) {
                 s->down.done = true;
-            } else if (!pipe_pending(&s->down)) {
+            } else if (!http_pipe_pending(&s->down)) {
                 end(s, "server_closed");
                 return -1;
             }
@@ -836,7 +680,7 @@ static int proxy_drive(struct http_session *s)
     }
     {
         uint64_t before = s->bytes_out;
-        rc = pipe_send(s->cfd, &s->down, &s->bytes_out);
+        rc = http_pipe_send(s->cfd, &s->down, &s->bytes_out);
         if (s->bytes_out != before)
             s->c_active = ev_now(s->w->loop);
     }
@@ -844,7 +688,7 @@ static int proxy_drive(struct http_session *s)
         end(s, "client_error");
         return -1;
     }
-    if (s->resp_head_done && s->down.done && !pipe_pending(&s->down))
+    if (s->resp_head_done && s->down.done && !http_pipe_pending(&s->down))
         return response_done(s);
     return 0;
 }
@@ -862,7 +706,7 @@ static int drive(struct http_session *s)
         rc = proxy_drive(s);
         break;
     case ST_CLOSE:
-        rc = pipe_send(s->cfd, &s->down, &s->bytes_out);
+        rc = http_pipe_send(s->cfd, &s->down, &s->bytes_out);
         if (rc < 0) {
             end(s, "client_error");
             return -1;
@@ -890,7 +734,7 @@ static int drive(struct http_session *s)
 static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct http_session *s = OWNER(io, struct http_session, crd);
-    struct pipe *p = &s->up;
+    struct http_pipe *p = &s->up;
     ssize_t n;
     (void)loop;
     (void)revents;
@@ -902,7 +746,7 @@ static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
             end(s, "closed");
         return;
     }
-    if (pipe_room(p) == 0) {
+    if (http_pipe_room(p) == 0) {
         watchers(s);
         return;
     }
@@ -934,12 +778,12 @@ static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
 static void on_server_read(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct http_session *s = OWNER(io, struct http_session, srd);
-    struct pipe *p = &s->down;
+    struct http_pipe *p = &s->down;
     ssize_t n;
     (void)loop;
     (void)revents;
 
-    if (pipe_room(p) == 0) {
+    if (http_pipe_room(p) == 0) {
         watchers(s);
         return;
     }
@@ -1025,7 +869,7 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
     case ST_PROXY:
         left = s->c_active + s->timeout_client_s - ev_now(s->w->loop);
         /* waiting on the server is not the client's idleness */
-        if (left > 0.001 || pipe_pending(&s->up) || s->state == ST_CONNECT ||
+        if (left > 0.001 || http_pipe_pending(&s->up) || s->state == ST_CONNECT ||
             (s->up_sent && !s->resp_head_done)) {
             ctimer_set(s, left > 0.001 ? left : s->timeout_client_s);
             return;
@@ -1058,7 +902,7 @@ static void on_server_timer(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     left = s->s_active + s->timeout_server_s - ev_now(s->w->loop);
     /* waiting on the client (a slow reader or uploader) is not the server's */
-    if (left > 0.001 || pipe_pending(&s->down) || (!s->up_sent && !pipe_pending(&s->up))) {
+    if (left > 0.001 || http_pipe_pending(&s->down) || (!s->up_sent && !http_pipe_pending(&s->up))) {
         s->stimer.repeat = left > 0.001 ? left : s->timeout_server_s;
         ev_timer_again(s->w->loop, &s->stimer);
         return;

@@ -17,4 +17,5 @@ tests_unit_test_route_LDADD = $(IO_LIBS) $(TEST_LIBS)
 endif
 
 # HTTP/1.1 frontends (mode = http): the session joining src/http to the loop.
-libraftlb_io_a_SOURCES += src/net/http_session.c src/net/http_session.h
+libraftlb_io_a_SOURCES += src/net/http_session.c src/net/http_session.h \
+	src/net/http_pipe.c src/net/http_pipe.h
