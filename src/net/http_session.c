@@ -10,8 +10,8 @@
  *   ST_LINGER  FIN sent; reading and dropping what the client still sends for
  *              a short bounded time so that our answer is not lost to a reset.
  *
- * Each direction is a `struct http_pipe` (http_pipe.h): an input buffer holding bytes read from
- * the source, of which in[pos, pos + ready) are validated body bytes to send,
+ * Each direction is a `struct http_pipe` (http_pipe.h): an input buffer holding bytes
+ * read from the source, of which in[pos, pos + ready) are validated body bytes to send,
  * and a head buffer sent before them. The pipe's framing (Content-Length,
  * chunked, until close) decides how many input bytes belong to the message;
  * bytes after the end of a request are the next pipelined request and stay.
@@ -46,24 +46,17 @@
 #include "net/worker.h"
 #include "util/log.h"
 
-#define TRIES_MAX 32u
-#define EXCLUDE_WORDS 1024u
-#define LINGER_S 1.0
-#define RESP_HEADERS_MAX 256u
-#define LOG_TARGET_MAX 200u
+#define TRIES_MAX              32u
+#define EXCLUDE_WORDS          1024u
+#define LINGER_S               1.0
+#define RESP_HEADERS_MAX       256u
+#define LOG_TARGET_MAX         200u
 #define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)
-#define ERRBUF_BYTES 512u
+#define ERRBUF_BYTES           512u
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-enum state {
-    ST_HEAD = 0,
-    ST_CONNECT,
-    ST_PROXY,
-    ST_CLOSE,
-    ST_LINGER,
-    ST_COUNT
-};
+enum state { ST_HEAD = 0, ST_CONNECT, ST_PROXY, ST_CLOSE, ST_LINGER, ST_COUNT };
 
 struct http_session {
     struct session base;
@@ -99,15 +92,15 @@ struct http_session {
     char errbuf[ERRBUF_BYTES]; /* canned error responses */
 
     /* the request in progress */
-    bool in_request;      /* a head has been parsed and not yet logged */
+    bool in_request; /* a head has been parsed and not yet logged */
     bool c_eof, s_eof;
-    bool up_sent;         /* request head and body all sent to the server */
-    bool resp_head_done;  /* final response head parsed and queued */
-    bool keep_alive;      /* the client connection is kept after this response */
-    uint32_t requests;    /* requests served on this connection */
+    bool up_sent;        /* request head and body all sent to the server */
+    bool resp_head_done; /* final response head parsed and queued */
+    bool keep_alive;     /* the client connection is kept after this response */
+    uint32_t requests;   /* requests served on this connection */
     uint16_t status;
-    uint64_t bytes_out;   /* bytes sent to the client for this request */
-    uint64_t bytes_up;    /* bytes sent to the server for this request */
+    uint64_t bytes_out; /* bytes sent to the client for this request */
+    uint64_t bytes_up;  /* bytes sent to the server for this request */
     ev_tstamp req_start, ttfb;
     char method[24];
     char target[LOG_TARGET_MAX + 1];
@@ -187,8 +180,8 @@ static void log_request(struct http_session *s, const char *how)
                "duration_ms=%.0f end=%s",
                s->client_text, s->frontend, s->method[0] ? s->method : "-",
                s->target[0] ? s->target : "-", s->status,
-               (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-",
-               s->tries, s->tries > 0 ? s->tries - 1 : 0,
+               (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-", s->tries,
+               s->tries > 0 ? s->tries - 1 : 0,
                s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
                (now - s->req_start) * 1000.0, how);
 }
@@ -408,9 +401,9 @@ static int request_ready(struct http_session *s)
     copy_printable(s->target, sizeof(s->target), s->up.in + s->req.target.off,
                    s->req.target.len);
 
-    s->keep_alive = s->req.keep_alive && !s->w->draining &&
-                    (s->max_keepalive_requests == 0 ||
-                     s->requests + 1 < s->max_keepalive_requests);
+    s->keep_alive =
+        s->req.keep_alive && !s->w->draining &&
+        (s->max_keepalive_requests == 0 || s->requests + 1 < s->max_keepalive_requests);
 
     if (request_bufs_get(s) != 0)
         return send_error(s, 503, "out of memory");
@@ -902,7 +895,8 @@ static void on_server_timer(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     left = s->s_active + s->timeout_server_s - ev_now(s->w->loop);
     /* waiting on the client (a slow reader or uploader) is not the server's */
-    if (left > 0.001 || http_pipe_pending(&s->down) || (!s->up_sent && !http_pipe_pending(&s->up))) {
+    if (left > 0.001 || http_pipe_pending(&s->down) ||
+        (!s->up_sent && !http_pipe_pending(&s->up))) {
         s->stimer.repeat = left > 0.001 ? left : s->timeout_server_s;
         ev_timer_again(s->w->loop, &s->stimer);
         return;
@@ -951,8 +945,8 @@ static int connect_next(struct http_session *s)
     }
     idx = route_pick(pool, ex, s->key_hash, s->has_key, worker_random(s->w));
     if (idx < 0)
-        return send_error(s, 503, s->tries == 0 ? "no usable server"
-                                                : "no server could be reached");
+        return send_error(
+            s, 503, s->tries == 0 ? "no usable server" : "no server could be reached");
     srv = &pool->servers[idx];
     memcpy(s->server, srv->name, sizeof(s->server));
     s->counter = srv->counter;
@@ -982,8 +976,8 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
                       socklen_t peer_len, const struct route *r,
                       const struct route_frontend *fe)
 {
-    uint32_t max_head = fe->max_header_bytes ? fe->max_header_bytes
-                                             : DEFAULT_MAX_HEAD_BYTES;
+    uint32_t max_head =
+        fe->max_header_bytes ? fe->max_header_bytes : DEFAULT_MAX_HEAD_BYTES;
     uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
     uint32_t in_cap = max_head + HTTP_SESSION_BODY_BUF_BYTES;
     size_t hdr_bytes = (size_t)max_headers * sizeof(struct http_header);

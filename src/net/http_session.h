@@ -34,7 +34,7 @@
 /* Extra room beyond max_header_bytes in the client buffer (body streaming). */
 #define HTTP_SESSION_BODY_BUF_BYTES (16u * 1024u)
 /* Buffer for server bytes: the response head must fit in it. */
-#define HTTP_SESSION_SERVER_BUF_BYTES (64u * 1024u)
+#define HTTP_SESSION_SERVER_BUF_BYTES        (64u * 1024u)
 #define HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES (48u * 1024u)
 
 extern const struct session_ops http_session_ops;
