@@ -453,10 +453,8 @@ static int head_drive(struct http_session *s)
                           s->req.error ? s->req.error : "bad request");
     if (s->up.len >= s->up.cap)
         return send_error(s, 431, "request head too large");
-    if (s->c_eof) {
-
+    if (s->c_eof)
         return send_error(s, 400, "client closed within the request head");
-    }
     return 0;
 }
 
