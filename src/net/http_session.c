@@ -43,6 +43,7 @@
 #include "lb/lb.h"
 #include "lb/lb_key.h"
 #include "net/route.h"
+#include "net/upstream_pool.h"
 #include "net/worker.h"
 #include "util/log.h"
 
@@ -109,6 +110,12 @@ struct http_session {
 
     /* server connection */
     bool connected;
+    bool reused;                   /* the server connection came from the worker's pool */
+    bool fresh_only;               /* a reused connection failed: connect afresh */
+    bool send_failed;              /* a send to the server failed: never pooled */
+    struct sockaddr_storage saddr; /* the server's address (pool key) */
+    socklen_t saddr_len;
+    uint32_t up_head_bytes; /* length of the rewritten head in up.head */
     struct route_counter *counter;
     struct route_counter *tried[TRIES_MAX];
     uint32_t tries, retries;
@@ -177,13 +184,13 @@ static void log_request(struct http_session *s, const char *how)
         return;
     log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
                "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
-               "duration_ms=%.0f end=%s",
+               "duration_ms=%.0f reused=%d end=%s",
                s->client_text, s->frontend, s->method[0] ? s->method : "-",
                s->target[0] ? s->target : "-", s->status,
                (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-", s->tries,
                s->tries > 0 ? s->tries - 1 : 0,
                s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
-               (now - s->req_start) * 1000.0, how);
+               (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how);
 }
 
 static void release_server(struct http_session *s)
@@ -201,6 +208,46 @@ static void release_server(struct http_session *s)
         s->counter = NULL;
     }
     s->connected = false;
+}
+
+/* Whether the server connection may carry another request: the response was
+ * framed to its end (never until-close) with nothing after it, the whole
+ * request went up, and neither side asked to close. */
+static bool server_reusable(const struct http_session *s)
+{
+    const struct http_pipe *d = &s->down;
+    return s->connected && s->sfd >= 0 && !s->s_eof && !s->send_failed && s->up_sent &&
+           s->up.done && s->resp_head_done && s->resp.keep_alive &&
+           s->req.version_minor >= 1 && d->body != HTTP_BODY_CLOSE &&
+           d->body != HTTP_BODY_TUNNEL && d->done && d->pos + d->ready == d->len &&
+           !s->w->draining;
+}
+
+/* After a complete response: parks the server connection in the worker's pool
+ * when it is reusable (idle timeout: min(timeout_server, 5 s)), then releases
+ * the rest. */
+static void release_server_after_response(struct http_session *s)
+{
+    struct upstream_key key;
+    ev_tstamp idle_s = UPSTREAM_POOL_IDLE_MAX_S;
+
+    if (server_reusable(s)) {
+        if (s->w->upstream == NULL)
+            s->w->upstream = upstream_pool_new(s->w->loop);
+        if (s->w->upstream != NULL) {
+            if (s->timeout_server_s > 0 && s->timeout_server_s < idle_s)
+                idle_s = s->timeout_server_s;
+            key.pool = s->pool;
+            key.server = s->server;
+            key.addr = &s->saddr;
+            key.addr_len = s->saddr_len;
+            ev_io_stop(s->w->loop, &s->srd);
+            ev_io_stop(s->w->loop, &s->swr);
+            upstream_pool_put(s->w->upstream, &key, s->sfd, idle_s);
+            s->sfd = -1;
+        }
+    }
+    release_server(s);
 }
 
 /* Ends the session (logging a request in progress with `how`) and frees it. */
@@ -396,6 +443,9 @@ static int request_ready(struct http_session *s)
     s->up_sent = false;
     s->resp_head_done = false;
     s->s_eof = false;
+    s->reused = false;
+    s->fresh_only = false;
+    s->send_failed = false;
     copy_printable(s->method, sizeof(s->method), s->up.in + s->req.method_name.off,
                    s->req.method_name.len);
     copy_printable(s->target, sizeof(s->target), s->up.in + s->req.target.off,
@@ -411,13 +461,14 @@ static int request_ready(struct http_session *s)
     memset(&fwd, 0, sizeof(fwd));
     fwd.client_addr = s->client_ip;
     fwd.proto = "http";
-    fwd.keep_alive = false; /* the server connection is closed after the response */
+    fwd.keep_alive = true; /* the server connection may go back to the pool */
     fwd.allow_upgrade = false;
     if (http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
                              &out_len) != HTTP_OK)
         return send_error(s, 431, "rewritten head too large");
     s->up.head_pos = 0;
     s->up.head_len = (uint32_t)out_len;
+    s->up_head_bytes = (uint32_t)out_len;
 
     /* the head's bytes are no longer needed: the body starts at head_bytes */
     s->up.pos = s->req.head_bytes;
@@ -478,6 +529,43 @@ static int next_request(struct http_session *s)
 
 /* ----------------------------------------------------------- response ---- */
 
+static bool method_idempotent(enum http_method m)
+{
+    return m == HTTP_METHOD_GET || m == HTTP_METHOD_HEAD || m == HTTP_METHOD_PUT ||
+           m == HTTP_METHOD_DELETE || m == HTTP_METHOD_OPTIONS || m == HTTP_METHOD_TRACE;
+}
+
+/* A reused connection failed before any response byte (the server closed it
+ * while we were sending: the keep-alive race). The request may go again on a
+ * fresh connection only if no byte of its body went up, and, unless it is
+ * idempotent, only if its head did not go up completely either: a
+ * non-idempotent request is never replayed once sent. */
+static bool can_retry_fresh(const struct http_session *s)
+{
+    if (!s->reused || s->ttfb != 0 || s->down.len != 0 || s->resp_head_done)
+        return false;
+    if (s->bytes_up > s->up_head_bytes)
+        return false; /* body bytes went up: they are gone from the buffer */
+    return method_idempotent(s->req.method) || s->bytes_up < s->up_head_bytes;
+}
+
+static int retry_fresh(struct http_session *s)
+{
+    log_debug("%s: reused connection to %s failed before a response; retrying on a "
+              "fresh one",
+              s->frontend, s->server);
+    release_server(s);
+    s->tries--; /* the same server may be picked again */
+    s->reused = false;
+    s->fresh_only = true;
+    s->s_eof = false;
+    s->up_sent = false;
+    s->up.head_pos = 0;
+    s->up.head_len = s->up_head_bytes; /* the head is still in up.head */
+    s->bytes_up = 0;
+    return connect_next(s);
+}
+
 /* Parses response heads in down.in; queues their rewritten form. */
 static int response_head(struct http_session *s)
 {
@@ -488,8 +576,11 @@ static int response_head(struct http_session *s)
 
     while (!s->resp_head_done && d->head_pos == d->head_len) {
         if (d->len == 0) {
-            if (s->s_eof)
+            if (s->s_eof) {
+                if (can_retry_fresh(s))
+                    return retry_fresh(s);
                 return send_error(s, 502, "server closed before responding");
+            }
             return 0;
         }
         rc = http_parse_response(&s->resp, d->in, d->len, &s->resp_limits);
@@ -550,7 +641,7 @@ static int response_head(struct http_session *s)
 static int response_done(struct http_session *s)
 {
     log_request(s, "done");
-    release_server(s);
+    release_server_after_response(s);
     if (!s->keep_alive || s->w->draining)
         return start_close(s);
     return next_request(s);
@@ -624,6 +715,9 @@ static int proxy_drive(struct http_session *s)
             s->s_active = ev_now(s->w->loop);
         if (rc < 0) {
             log_debug("%s: send to %s: %s", s->frontend, s->server, strerror(errno));
+            s->send_failed = true;
+            if (can_retry_fresh(s))
+                return retry_fresh(s);
             if (!s->resp_head_done) {
                 /* the server may have answered before it stopped reading */
                 s->up_sent = true;
@@ -951,7 +1045,22 @@ static int connect_next(struct http_session *s)
     atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
     s->tried[s->tries++] = srv->counter;
     s->state = ST_CONNECT;
+    memcpy(&s->saddr, &srv->addr, sizeof(s->saddr));
+    s->saddr_len = srv->addr_len;
+    s->send_failed = false;
 
+    if (!s->fresh_only && s->w->upstream != NULL) {
+        struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len};
+        fd = upstream_pool_take(s->w->upstream, &key);
+        if (fd >= 0) {
+            s->sfd = fd;
+            s->reused = true;
+            ev_io_init(&s->swr, on_server_write, fd, EV_WRITE);
+            ev_io_init(&s->srd, on_server_read, fd, EV_READ);
+            return connected(s);
+        }
+    }
+    s->reused = false;
     fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1)
         return connect_failed(s, strerror(errno));

@@ -15,7 +15,10 @@
  * Errors: 503 when no server is usable or every connect attempt failed, 502
  * when the server fails before a complete response head, 504 when it stays
  * silent for timeout_server, 408 when a head does not arrive in time.
- * The server connection is closed after every response (no pool yet).
+ * The server connection goes back to the worker's upstream_pool after a
+ * response that is safe to follow with another request; a reused connection
+ * that fails before any response byte is retried on a fresh one only when that
+ * cannot replay a sent non-idempotent request (see can_retry_fresh).
  * One access-log line per request.
  *
  * Memory: a connection holds its request-head array and a client buffer of

@@ -19,3 +19,13 @@ endif
 # HTTP/1.1 frontends (mode = http): the session joining src/http to the loop.
 libraftlb_io_a_SOURCES += src/net/http_session.c src/net/http_session.h \
 	src/net/http_pipe.c src/net/http_pipe.h
+
+# Per-worker pool of idle keep-alive server connections (mode = http).
+libraftlb_io_a_SOURCES += src/net/upstream_pool.c src/net/upstream_pool.h
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_upstream_pool
+TESTS += tests/unit/test_upstream_pool
+tests_unit_test_upstream_pool_SOURCES = tests/unit/test_upstream_pool.c
+tests_unit_test_upstream_pool_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_upstream_pool_LDADD = $(IO_LIBS) $(TEST_LIBS)
+endif

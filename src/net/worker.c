@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/upstream_pool.h"
 #include "util/log.h"
 
 #define ACCEPT_BATCH 64         /* accepts per readiness event, for fairness */
@@ -333,6 +334,8 @@ static void *worker_main(void *arg)
     ev_run(w->loop, 0);
     qsbr_offline(&sh->qsbr, w->id);
     abort_all(w);
+    upstream_pool_free(w->upstream);
+    w->upstream = NULL;
     atomic_fetch_add(&sh->exited, 1);
     ev_async_send(sh->main_loop, sh->main_async);
     return NULL;

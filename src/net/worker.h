@@ -50,6 +50,8 @@ struct listener {
     const struct route_frontend *fe;   /* valid while generation is current */
 };
 
+struct upstream_pool;
+
 struct worker {
     size_t id;
     pthread_t thread;
@@ -78,6 +80,7 @@ struct worker {
     bool draining;
 
     struct session sessions; /* list head */
+    struct upstream_pool *upstream; /* idle server connections (http), lazily made */
     size_t session_count;
     uint64_t rng;
 };

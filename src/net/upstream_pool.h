@@ -1,0 +1,63 @@
+/*
+ * upstream_pool: a worker's idle keep-alive connections to backend servers
+ * (mode = http), so a request can reuse one instead of connecting again.
+ *
+ * Keyed by pool name + server name + server address: a reload that changes a
+ * server's address (or renames it) never gets the old connection back. Bounded
+ * per key (UPSTREAM_POOL_PER_SERVER_MAX) and per worker (UPSTREAM_POOL_MAX; the
+ * oldest idle connection is closed to make room). Reuse is LIFO (the most
+ * recently parked first: it is the least likely to have been closed by the
+ * server). An idle connection is closed after its idle timeout, which the
+ * caller chooses (http_session: min(pool timeout_server, 5 s)), and as soon as
+ * its socket becomes readable: an idle server connection has nothing to say,
+ * so readability means EOF, a reset or stray bytes, none of them reusable.
+ *
+ * Single-threaded: a pool belongs to one worker and is used only from its loop
+ * thread. Must not: decide whether a connection is reusable (the caller does,
+ * from the response framing), or block.
+ */
+#ifndef RAFTLB_NET_UPSTREAM_POOL_H
+#define RAFTLB_NET_UPSTREAM_POOL_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#define UPSTREAM_POOL_PER_SERVER_MAX 32u
+#define UPSTREAM_POOL_MAX            1024u
+#define UPSTREAM_POOL_IDLE_MAX_S     5.0
+
+struct upstream_pool;
+
+/* Who a connection belongs to. Strings are NUL-terminated; addr holds
+ * addr_len meaningful bytes. */
+struct upstream_key {
+    const char *pool;
+    const char *server;
+    const struct sockaddr_storage *addr;
+    socklen_t addr_len;
+};
+
+/* Creates an empty pool on `loop`. Returns NULL when out of memory. */
+struct upstream_pool *upstream_pool_new(struct ev_loop *loop);
+
+/* Closes every idle connection and frees the pool (NULL is fine). Must run on
+ * the loop's thread while the loop still exists. */
+void upstream_pool_free(struct upstream_pool *p);
+
+/* Parks `fd` (connected, nonblocking, with nothing unread and no request in
+ * flight) under `key`, closed after idle_s seconds. Ownership of fd passes to
+ * the pool in every case: on failure (out of memory, per-key bound reached)
+ * it is closed. Returns 0 when parked, -1 when closed. */
+int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, int fd,
+                      ev_tstamp idle_s);
+
+/* Takes the most recently parked connection for `key`; the caller owns the
+ * returned fd. Returns -1 when there is none. */
+int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key);
+
+/* Idle connections held (all keys). */
+size_t upstream_pool_count(const struct upstream_pool *p);
+
+#endif

@@ -1,0 +1,255 @@
+"""HTTP mode, keep-alive connections to servers (per-worker upstream pool):
+sequential requests reuse one server connection; a server that answers with
+Connection: close is never reused; a pooled connection the server closed is
+not used again; a reused connection that fails after a GET was sent is retried
+on a fresh one, a POST whose body went up is never replayed (502); a reload that
+changes a server's address stops reuse of the old one; no descriptor leak;
+`reused=0|1` in the access log."""
+import os
+import socket
+import threading
+import time
+
+from harness import check, connect, free_port, main, wait_port
+from http_backend import Reader, http_conf, read_response, start_backend
+
+
+def get(path, extra=""):
+    return ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, extra)).encode()
+
+
+class MiniServer:
+    """In-process HTTP/1.1 server. `policy(conn_index, req_index, method)` says
+    what to do with a request: "keep" (answer, keep the connection), "close"
+    (answer with Connection: close, then close), "drop" (close without
+    answering, after reading the whole request), "quit" (answer as if keeping
+    the connection, then close it silently 0.2 s later)."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.port = free_port()
+        self.accepts = 0
+        self.requests = []  # (conn index, method, target)
+        self.lock = threading.Lock()
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", self.port))
+        self.ls.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            with self.lock:
+                idx = self.accepts
+                self.accepts += 1
+            threading.Thread(target=self._serve, args=(c, idx), daemon=True).start()
+
+    def _serve(self, c, idx):
+        rd = Reader(c)
+        try:
+            n = 0
+            while True:
+                try:
+                    start = rd.line()
+                except EOFError:
+                    return
+                method, target, _ = start.decode().split(" ")
+                length = 0
+                while True:
+                    line = rd.line()
+                    if not line:
+                        break
+                    k, _, v = line.decode().partition(":")
+                    if k.lower() == "content-length":
+                        length = int(v)
+                if length:
+                    rd.exact(length)
+                with self.lock:
+                    self.requests.append((idx, method, target))
+                what = self.policy(idx, n, method)
+                n += 1
+                body = ("c%d %s\n" % (idx, target)).encode()
+                if what == "drop":
+                    return
+                head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
+                if what == "close":
+                    head += "Connection: close\r\n"
+                c.sendall(head.encode() + b"\r\n" + body)
+                if what == "close":
+                    return
+                if what == "quit":
+                    time.sleep(0.2)
+                    return
+        except (OSError, EOFError, ValueError):
+            return
+        finally:
+            c.close()
+
+    def stop(self):
+        self.ls.close()
+
+
+def accepts(backend_proc):
+    return backend_proc.log().count("conn\n")
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test(h):
+    # 1. sequential requests reuse one server connection (workers = 1)
+    p1, b1 = start_backend(h, "b1")
+    front = free_port()
+    conf = http_conf([("web", front, "app", [])],
+                     [("app", [("s1", b1)], ["timeout_server = 10s"])], workers=1)
+    r = h.raftlb(conf, [front])
+    base = accepts(p1)  # wait_port's probe connection
+    s = connect(front)
+    rd = Reader(s)
+    ok = 0
+    for i in range(100):
+        s.sendall(get("/k%d" % i))
+        ok += read_response(rd).body == b"b1 /k%d\n" % i
+    s.close()
+    check(ok == 100, "100 keep-alive requests answered (%d)" % ok)
+    check(accepts(p1) - base == 1, "100 sequential requests opened exactly 1 server "
+          "connection (%d)" % (accepts(p1) - base))
+    for i in range(20):  # new client connections share the worker's pool
+        resp = read_response(Reader(_sent(front, get("/n%d" % i))))
+        ok += resp.status == 200
+    check(accepts(p1) - base == 1, "20 client connections reused it too (%d accepts)"
+          % (accepts(p1) - base))
+    deadline = time.monotonic() + 5
+    while True:  # the line is written once the response went out
+        lines = [l for l in r.log().splitlines() if "access: http " in l]
+        if len(lines) >= 120 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    check(len(lines) == 120 and sum("reused=0" in l for l in lines) == 1 and
+          sum("reused=1" in l for l in lines) == 119,
+          "access log: reused=0 once, reused=1 for the rest (%d lines)" % len(lines))
+
+    # fd leak: after many requests on many client connections the count of open
+    # descriptors is what it was (the pool holds one idle connection)
+    time.sleep(0.2)
+    before = fd_count(r.pid)
+    for i in range(50):
+        c = connect(front)
+        crd = Reader(c)
+        for j in range(4):
+            c.sendall(get("/f%d" % j))
+            read_response(crd)
+        c.close()
+    time.sleep(0.3)
+    after = fd_count(r.pid)
+    check(after == before, "no descriptor leak after 200 requests (%d -> %d fds)"
+          % (before, after))
+
+    # 2. Connection: close from the server: never reused
+    closer = MiniServer(lambda c, n, m: "close")
+    front2 = free_port()
+    conf2 = http_conf([("web", front2, "app", [])],
+                      [("app", [("s1", closer.port)], [])], workers=1)
+    r2 = h.raftlb(conf2, [front2], name="r2.ini")
+    s = connect(front2)
+    rd = Reader(s)
+    codes = []
+    for i in range(5):
+        s.sendall(get("/c%d" % i))
+        codes.append(read_response(rd).status)
+    s.close()
+    check(codes == [200] * 5 and closer.accepts == 5,
+          "a server answering Connection: close is never reused (%s, %d accepts)"
+          % (codes, closer.accepts))
+    r2.stop()
+
+    # 4. keep-alive race: the server closes a reused connection after reading
+    # the request, without answering. A GET is retried on a fresh connection;
+    # a POST whose body went up is not replayed: 502, seen once by the server.
+    racer = MiniServer(lambda c, n, m: "keep" if n == 0 else "drop")
+    front4 = free_port()
+    conf4 = http_conf([("web", front4, "app", [])],
+                      [("app", [("s1", racer.port)], ["retries = 0"])], workers=1)
+    r4 = h.raftlb(conf4, [front4], name="r4.ini")
+    s = connect(front4)
+    rd = Reader(s)
+    s.sendall(get("/a"))
+    ra = read_response(rd)
+    s.sendall(get("/b"))
+    rb = read_response(rd)
+    check(ra.status == 200 and rb.status == 200 and rb.body == b"c1 /b\n",
+          "GET on a reused connection the server dropped: retried on a fresh one "
+          "(%d %d %r)" % (ra.status, rb.status, rb.body))
+    s.sendall(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+    rp = read_response(rd)
+    posts = [q for q in racer.requests if q[1] == "POST"]
+    check(rp.status == 502 and len(posts) == 1,
+          "POST on a reused connection dropped after its body: 502, not replayed "
+          "(%d, seen %d times)" % (rp.status, len(posts)))
+    s.close()
+    time.sleep(0.3)
+    log = r4.log()
+    lb = [l for l in log.splitlines() if 'target="/b"' in l]
+    lp = [l for l in log.splitlines() if 'target="/p"' in l]
+    check(len(lb) == 1 and "reused=0" in lb[0] and "status=200" in lb[0] and
+          len(lp) == 1 and "reused=1" in lp[0] and "status=502" in lp[0],
+          "access log: the retried GET ended on a fresh connection, the POST on a "
+          "reused one")
+    r4.stop()
+
+    # silent idle close: the server closes a pooled connection; the pool drops it
+    # and the next request goes on a fresh connection
+    quitter = MiniServer(lambda c, n, m: "keep")
+    front5 = free_port()
+    conf5 = http_conf([("web", front5, "app", [])],
+                      [("app", [("s1", quitter.port)], [])], workers=1)
+    r5 = h.raftlb(conf5, [front5], name="r5.ini")
+    s = connect(front5)
+    rd = Reader(s)
+    s.sendall(get("/x"))
+    read_response(rd)
+    quitter.policy = lambda c, n, m: "quit"
+    s.sendall(get("/y"))  # reused; the server then closes it silently
+    read_response(rd)
+    time.sleep(0.6)
+    quitter.policy = lambda c, n, m: "keep"
+    s.sendall(get("/z"))
+    rz = read_response(rd)
+    check(rz.status == 200 and quitter.accepts == 2,
+          "after the server closed its connection the next request used a fresh "
+          "one (%d, %d accepts)" % (rz.status, quitter.accepts))
+    s.close()
+    r5.stop()
+
+    # 5. a reload that changes a server's address never reuses the old one
+    p2, b2 = start_backend(h, "b2")
+    s = connect(front)
+    rd = Reader(s)
+    s.sendall(get("/before"))
+    check(read_response(rd).body == b"b1 /before\n", "s1 at b1 before the reload")
+    conf_b = http_conf([("web", front, "app", [])],
+                       [("app", [("s1", b2)], ["timeout_server = 10s"])], workers=1)
+    r.reload(conf_b)
+    time.sleep(0.3)
+    s.sendall(get("/after"))
+    body = read_response(rd).body
+    check(body == b"b2 /after\n", "after the reload s1 is b2, the old connection "
+          "to b1 was not reused (%r)" % body)
+    s.close()
+    for m in (closer, racer, quitter):
+        m.stop()
+
+
+def _sent(port, raw):
+    c = connect(port)
+    c.sendall(raw)
+    return c
+
+
+if __name__ == "__main__":
+    main(test)
