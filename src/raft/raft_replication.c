@@ -308,13 +308,16 @@ void raft_recv_append_entries(struct raft *r, const struct raft_message *m)
         reply_append(r, m->from, false, 0, ae->prev_log_index, ae->prev_log_term);
         return;
     }
-    /* Check everything before changing anything: a malformed entry, or a
-     * conflict below the commit index (impossible from a real leader), drops
-     * the whole message. */
+    /* Check everything before changing anything: a malformed entry, terms that
+     * go down along the log (a log's terms never decrease, and raft_new()
+     * refuses such a log at restart), or a conflict below the commit index
+     * (impossible from a real leader), drops the whole message. */
+    uint64_t last_term = prev_term;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t index = prev + 1 + i;
-        if (!entry_valid(&entries[i], index, m->term))
+        if (!entry_valid(&entries[i], index, m->term) || entries[i].term < last_term)
             return;
+        last_term = entries[i].term;
         if (index <= raft_log_last_index(&r->log) &&
             raft_log_term_at(&r->log, index) != entries[i].term &&
             index <= r->commit_index)
