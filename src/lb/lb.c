@@ -196,3 +196,27 @@ int lb_base_sweep(const struct lb_base *b, uint32_t start, const struct lb_pick 
     }
     return first_free;
 }
+
+void *lb_base_new(const struct lb_server *servers, size_t n,
+                  const struct lb_params *params, char *err, size_t errlen)
+{
+    struct lb_base *b = malloc(sizeof(*b));
+    if (b == NULL) {
+        lb_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (lb_base_init(b, servers, n, params, 0, err, errlen) != 0) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void lb_base_free(void *table)
+{
+    struct lb_base *b = table;
+    if (b == NULL)
+        return;
+    lb_base_fini(b);
+    free(b);
+}

@@ -48,6 +48,12 @@ int lb_base_init(struct lb_base *b, const struct lb_server *servers, size_t n,
                  size_t errlen);
 void lb_base_fini(struct lb_base *b);
 
+/* An lb_ops build/destroy pair for algorithms whose table is the base alone
+ * (round robin, leastconn): allocates and fills a base with no flags; frees it. */
+void *lb_base_new(const struct lb_server *servers, size_t n,
+                  const struct lb_params *params, char *err, size_t errlen);
+void lb_base_free(void *table);
+
 static inline bool lb_excluded(const uint64_t *exclude, uint32_t server)
 {
     return exclude != NULL && ((exclude[server >> 6] >> (server & 63)) & 1u) != 0;

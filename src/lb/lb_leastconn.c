@@ -6,21 +6,6 @@
 #include "lb/lb_internal.h"
 #include "lb/lb_leastconn.h"
 
-static void *lc_build(const struct lb_server *servers, size_t n,
-                      const struct lb_params *params, char *err, size_t errlen)
-{
-    struct lb_base *b = malloc(sizeof(*b));
-    if (b == NULL) {
-        lb_err(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (lb_base_init(b, servers, n, params, 0, err, errlen) != 0) {
-        free(b);
-        return NULL;
-    }
-    return b;
-}
-
 static struct lb_result lc_pick(const void *table, const struct lb_pick *in)
 {
     const struct lb_base *b = table;
@@ -51,18 +36,9 @@ static struct lb_result lc_pick(const void *table, const struct lb_pick *in)
     return r;
 }
 
-static void lc_destroy(void *table)
-{
-    struct lb_base *b = table;
-    if (b == NULL)
-        return;
-    lb_base_fini(b);
-    free(b);
-}
-
 const struct lb_ops lb_leastconn_ops = {
     .name = "leastconn",
-    .build = lc_build,
+    .build = lb_base_new,
     .pick = lc_pick,
-    .destroy = lc_destroy,
+    .destroy = lb_base_free,
 };

@@ -160,21 +160,6 @@ int lb_rr_pick(const struct lb_rr *rr, uint64_t sequence, const uint64_t *exclud
 
 /* ---- the algorithm: the round-robin table is the common base itself ---- */
 
-static void *rr_build(const struct lb_server *servers, size_t n,
-                      const struct lb_params *params, char *err, size_t errlen)
-{
-    struct lb_base *b = malloc(sizeof(*b));
-    if (b == NULL) {
-        lb_err(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (lb_base_init(b, servers, n, params, 0, err, errlen) != 0) {
-        free(b);
-        return NULL;
-    }
-    return b;
-}
-
 static struct lb_result rr_pick(const void *table, const struct lb_pick *in)
 {
     const struct lb_base *b = table;
@@ -183,18 +168,9 @@ static struct lb_result rr_pick(const void *table, const struct lb_pick *in)
     return r;
 }
 
-static void rr_destroy(void *table)
-{
-    struct lb_base *b = table;
-    if (b == NULL)
-        return;
-    lb_base_fini(b);
-    free(b);
-}
-
 const struct lb_ops lb_roundrobin_ops = {
     .name = "roundrobin",
-    .build = rr_build,
+    .build = lb_base_new,
     .pick = rr_pick,
-    .destroy = rr_destroy,
+    .destroy = lb_base_free,
 };
