@@ -64,6 +64,14 @@ enum conf_health {
     CONF_HEALTH_COUNT
 };
 
+/* The administrative state of a server (server option state=). */
+enum conf_server_state {
+    CONF_SERVER_READY = 0, /* takes traffic when healthy (default) */
+    CONF_SERVER_DRAIN,     /* no new requests; those in flight finish */
+    CONF_SERVER_MAINT,     /* out of service and not checked */
+    CONF_SERVER_STATE_COUNT
+};
+
 /* A resolved socket address, with the text it came from (for logs and errors). */
 struct conf_addr {
     struct sockaddr_storage ss;
@@ -85,6 +93,7 @@ struct conf_server {
     bool tls_verify;        /* verify=on|off, default on when tls */
     char *tls_ca_file;      /* ca=FILE, NULL: the system default store */
     char *tls_sni;          /* sni=NAME, NULL: the host part of the address */
+    enum conf_server_state state; /* state=ready|drain|maint, default ready */
     int line;               /* where it was defined */
 };
 
@@ -230,5 +239,6 @@ const char *conf_mode_name(enum conf_mode m);
 const char *conf_health_name(enum conf_health h);
 const char *conf_log_level_name(enum conf_log_level l);
 const char *conf_hash_key_name(enum conf_hash_key k);
+const char *conf_server_state_name(enum conf_server_state s);
 
 #endif

@@ -461,7 +461,8 @@ bad:
 
 static const char *const server_opts[] = {"weight", "slowstart",  "maxconn", "backup",
                                           "check",  "check_port", "tls",     "verify",
-                                          "ca",     "sni"};
+                                          "ca",     "sni",        "state"};
+static const char *const server_states[] = {"ready", "drain", "maint"};
 enum { N_SERVER_OPTS = sizeof(server_opts) / sizeof(server_opts[0]) };
 
 /* One option of a server line into *s; `seen` marks the options already given. */
@@ -486,7 +487,7 @@ static int server_option(struct conf_loader *L, struct conf_server *s, char *opt
         else
             snprintf(err, errlen,
                      "unknown option '%s' (expected weight, slowstart, maxconn, backup, "
-                     "check, check_port, tls, verify, ca or sni)",
+                     "check, check_port, tls, verify, ca, sni or state)",
                      opt);
         return -1;
     }
@@ -560,6 +561,12 @@ static int server_option(struct conf_loader *L, struct conf_server *s, char *opt
                 return -2;
             }
             break;
+        case 10: {
+            int st = 0;
+            rc = conf_value_enum(val, server_states, 3, &st, inner, sizeof(inner));
+            s->state = (enum conf_server_state)st;
+            break;
+        }
         }
         if (rc != 0) {
             snprintf(err, errlen, "%s: %s", opt, inner);

@@ -30,6 +30,12 @@ const char *conf_health_name(enum conf_health h)
     return (unsigned)h < CONF_HEALTH_COUNT ? conf_health_names[h] : "?";
 }
 
+const char *conf_server_state_name(enum conf_server_state s)
+{
+    static const char *const names[CONF_SERVER_STATE_COUNT] = {"ready", "drain", "maint"};
+    return (unsigned)s < CONF_SERVER_STATE_COUNT ? names[s] : "?";
+}
+
 const char *conf_log_level_name(enum conf_log_level l)
 {
     return (unsigned)l < CONF_LOG_COUNT ? conf_log_level_names[l] : "?";

@@ -361,6 +361,10 @@ static const struct bad_case bad_cases[] = {
     {"unknown server option",
      BASE "server = b 127.0.0.1:9002 wieght=3\n",
      {"%F:6: server b: unknown option 'wieght' (did you mean 'weight'?)"}},
+    {"bad server state",
+     BASE "server = b 127.0.0.1:9002 state=drained\n",
+     {"%F:6: server b: state: expected ready, drain or maint, got 'drained' (did you "
+      "mean 'drain'?)"}},
     {"server option without value",
      BASE "server = b 127.0.0.1:9002 maxconn\n",
      {"%F:6: server b: option 'maxconn' needs a value: maxconn=..."}},
@@ -788,6 +792,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_true(s->tls_verify);
     assert_null(s->tls_ca_file);
     assert_null(s->tls_sni);
+    assert_int_equal(s->state, CONF_SERVER_READY);
     assert_int_equal(s->line, 9);
 
     assert_false(c->cluster.enabled);
@@ -838,7 +843,8 @@ static void test_conf_parses_values(void **state)
         "server = a 127.0.0.1:9001 weight=0 slowstart=30s maxconn=100 backup=no\n"
         "server = b [::1]:9002 tls verify=off ca=cert.pem sni=api.local check=off "
         "check_port=9102\n"
-        "server = c localhost:9003 backup\n");
+        "server = c localhost:9003 backup state=drain\n"
+        "server = d localhost:9004 state=maint\n");
     assert_int_equal(c->global.workers, 4);
     assert_int_equal(c->global.log_level, CONF_LOG_DEBUG);
     assert_string_equal(c->global.access_log, "off");
@@ -884,7 +890,7 @@ static void test_conf_parses_values(void **state)
     assert_int_equal(p->health_expect_hi[2], 399);
     assert_int_equal(p->health_interval_ms, 2000);
     assert_int_equal(p->health_fast_interval_ms, 100);
-    assert_int_equal(p->server_count, 3);
+    assert_int_equal(p->server_count, 4);
     s = &p->servers[0];
     assert_int_equal(s->weight, 0);
     assert_int_equal(s->slowstart_ms, 30000);
@@ -903,6 +909,8 @@ static void test_conf_parses_values(void **state)
     s = &p->servers[2];
     assert_true(s->backup);
     assert_int_equal(port_of(&s->addr), 9003); /* localhost, resolved */
+    assert_int_equal(s->state, CONF_SERVER_DRAIN);
+    assert_int_equal(p->servers[3].state, CONF_SERVER_MAINT);
     assert_string_equal(conf_balance_name(p->balance), "maglev");
     conf_free(c);
 }
@@ -1037,7 +1045,7 @@ static void test_conf_example_shows_every_key(void **state)
                                        "token_file"};
     static const char *const options[] = {"weight=", "slowstart=",  "maxconn=", " backup",
                                           "check=",  "check_port=", " tls",     "verify=",
-                                          "ca=",     "sni="};
+                                          "ca=",     "sni=",        "state="};
     char p[512], line[512];
     bool seen[sizeof(keys) / sizeof(keys[0])] = {false};
     bool opt_seen[sizeof(options) / sizeof(options[0])] = {false};
