@@ -106,6 +106,12 @@ struct conf_pool {
     uint32_t maglev_table_size;       /* a prime, default 65537 */
     uint32_t ring_points;             /* virtual nodes per unit of weight, default 1280 */
     uint32_t retries;                 /* default 2 */
+    /* retry_on_status = "500,502-504" (default) or "none": http mode; an
+     * idempotent request answered with one of these goes to another server when
+     * retries are left, nothing reached the client and one is usable */
+    uint16_t retry_status_lo[8];
+    uint16_t retry_status_hi[8];
+    size_t retry_status_count;
     uint32_t timeout_connect_ms;      /* default 2s */
     uint32_t timeout_server_ms;       /* default 30s */
     enum conf_health health;          /* default none */

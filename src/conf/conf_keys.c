@@ -390,6 +390,25 @@ static int set_health_expect(struct conf_loader *L, const struct conf_key *k, vo
                                     &p->health_expect_count, err, errlen);
 }
 
+static int set_retry_on_status(struct conf_loader *L, const struct conf_key *k, void *base,
+                               const char *v, char *err, size_t errlen)
+{
+    struct conf_pool *p = base;
+
+    (void)L;
+    (void)k;
+    if (strcmp(v, "none") == 0) {
+        p->retry_status_count = 0;
+        return 0;
+    }
+    if (conf_value_status_ranges(v, p->retry_status_lo, p->retry_status_hi, 8,
+                                 &p->retry_status_count, err, errlen) == 0)
+        return 0;
+    snprintf(err, errlen,
+             "expected status codes and ranges such as 500,502-504, or none, got '%s'", v);
+    return -1;
+}
+
 static int set_health_method(struct conf_loader *L, const struct conf_key *k, void *base,
                              const char *v, char *err, size_t errlen)
 {
@@ -793,6 +812,7 @@ static const struct conf_key pool_keys[] = {
     KEY("maglev_table_size", set_maglev_size, maglev_table_size, 7, 16777213),
     KEY("ring_points", set_u32, ring_points, 1, 10000),
     KEY("retries", set_u32, retries, 0, 10),
+    KEY("retry_on_status", set_retry_on_status, retry_status_lo, 0, 0),
     KEY("timeout_connect", set_duration, timeout_connect_ms, 1, HOUR),
     KEY("timeout_server", set_duration, timeout_server_ms, 1, 24 * HOUR),
     KEYE("health", health, conf_health_names),
@@ -918,6 +938,11 @@ int conf_pool_defaults(struct conf_pool *p)
     p->maglev_table_size = 65537;
     p->ring_points = LB_RING_POINTS_DEFAULT;
     p->retries = 2;
+    p->retry_status_lo[0] = 500;
+    p->retry_status_hi[0] = 500;
+    p->retry_status_lo[1] = 502;
+    p->retry_status_hi[1] = 504;
+    p->retry_status_count = 2;
     p->timeout_connect_ms = 2 * SEC;
     p->timeout_server_ms = 30 * SEC;
     p->health = CONF_HEALTH_NONE;

@@ -181,6 +181,11 @@ static void check_hash_keys(struct conf_loader *L)
                         "hash_key = source)",
                         f->name, p->name, conf_hash_key_name(p->hash_key));
         }
+        if (line_of(&L->pool_keys[pi], CONF_SECT_POOL, "retry_on_status") != 0)
+            conf_report(L, line_of(&L->fe_keys[i], CONF_SECT_FRONTEND, "pool"),
+                        "frontend '%s' is mode tcp but pool '%s' sets retry_on_status "
+                        "(HTTP answers only)",
+                        f->name, p->name);
     }
 }
 

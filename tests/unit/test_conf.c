@@ -375,6 +375,15 @@ static const struct bad_case bad_cases[] = {
      BASE "balance = magelv\n",
      {"%F:6: balance: expected roundrobin, leastconn, random2, ring or maglev, got "
       "'magelv' (did you mean 'maglev'?)"}},
+    {"bad retry_on_status",
+     BASE "retry_on_status = 5xx\n",
+     {"%F:6: retry_on_status: expected status codes and ranges such as 500,502-504, or "
+      "none, got '5xx'"}},
+    {"retry_on_status with a tcp frontend",
+     "[frontend t]\nbind = 127.0.0.1:8090\nmode = tcp\npool = app\n\n[pool app]\n"
+     "retry_on_status = 503\nserver = a 127.0.0.1:9001\n",
+     {"%F:4: frontend 't' is mode tcp but pool 'app' sets retry_on_status (HTTP answers "
+      "only)"}},
     {"bad health_expect",
      BASE "health = http\nhealth_expect = 399-200\n",
      {"%F:7: health_expect: status codes go from 100 to 599 and a range from low to "
@@ -765,6 +774,11 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_string_equal(p->health_path, "/");
     assert_null(p->health_host);
     assert_null(p->health_body);
+    assert_int_equal(p->retry_status_count, 2);
+    assert_int_equal(p->retry_status_lo[0], 500);
+    assert_int_equal(p->retry_status_hi[0], 500);
+    assert_int_equal(p->retry_status_lo[1], 502);
+    assert_int_equal(p->retry_status_hi[1], 504);
     assert_int_equal(p->health_expect_count, 1);
     assert_int_equal(p->health_expect_lo[0], 200);
     assert_int_equal(p->health_expect_hi[0], 399);
@@ -838,6 +852,7 @@ static void test_conf_parses_values(void **state)
         "maglev_table_size = 1009\n"
         "health = https\n"
         "health_expect = 200,204, 300-399\n"
+        "retry_on_status = none\n"
         "health_interval = 2s\n"
         "health_fast_interval = 100ms\n"
         "server = a 127.0.0.1:9001 weight=0 slowstart=30s maxconn=100 backup=no\n"
@@ -884,6 +899,7 @@ static void test_conf_parses_values(void **state)
     assert_int_equal(p->maglev_table_size, 1009);
     assert_int_equal(p->health, CONF_HEALTH_HTTPS);
     assert_int_equal(p->health_expect_count, 3);
+    assert_int_equal(p->retry_status_count, 0);
     assert_int_equal(p->health_expect_lo[1], 204);
     assert_int_equal(p->health_expect_hi[1], 204);
     assert_int_equal(p->health_expect_lo[2], 300);
@@ -1016,6 +1032,7 @@ static void test_conf_example_shows_every_key(void **state)
                                        "maglev_table_size",
                                        "ring_points",
                                        "retries",
+                                       "retry_on_status",
                                        "timeout_connect",
                                        "timeout_server",
                                        "health",
