@@ -20,8 +20,8 @@ void route_counters_free(struct route_counters *reg)
     }
 }
 
-static struct route_counter *counter_get(struct route_counters *reg, const char *pool,
-                                         const char *server)
+struct route_counter *route_counter_get(struct route_counters *reg, const char *pool,
+                                        const char *server)
 {
     char key[2 * CONF_NAME_MAX];
     struct route_counter *c;
@@ -33,6 +33,8 @@ static struct route_counter *counter_get(struct route_counters *reg, const char 
     if (c == NULL)
         return NULL;
     atomic_init(&c->inflight, 0);
+    atomic_init(&c->report_ok, 0);
+    atomic_init(&c->fallbacks, 0);
     memcpy(c->key, key, sizeof(key));
     c->next = reg->head;
     reg->head = c;
@@ -67,12 +69,27 @@ find_override(const struct route_server_override *ov, size_t n, const char *pool
     return NULL;
 }
 
+static uint32_t gcd32(uint32_t a, uint32_t b)
+{
+    while (b != 0) {
+        uint32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
                       const struct route_server_override *ov, size_t ov_count,
                       struct route_counters *reg, char *err, size_t errlen)
 {
     struct lb_server *lbs = NULL;
     struct lb_params params;
+    uint32_t points = cp->ring_points ? cp->ring_points : LB_RING_POINTS_DEFAULT;
+    /* The ring places ring_points x weight points per server: it gets weights in
+     * 1/div units with ring_points / div points per unit, the same table as
+     * unscaled weights when every server is at full weight. */
+    uint32_t div = ROUTE_WEIGHT_SCALE;
     int rc = -1;
 
     snprintf(rp->name, sizeof(rp->name), "%s", cp->name);
@@ -81,6 +98,9 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
     rp->hash_key = cp->hash_key;
     snprintf(rp->hash_key_name, sizeof(rp->hash_key_name), "%s", cp->hash_key_name);
     rp->retries = cp->retries;
+    rp->retry_status_count = cp->retry_status_count;
+    memcpy(rp->retry_status_lo, cp->retry_status_lo, sizeof(rp->retry_status_lo));
+    memcpy(rp->retry_status_hi, cp->retry_status_hi, sizeof(rp->retry_status_hi));
     rp->timeout_connect_ms = cp->timeout_connect_ms;
     rp->timeout_server_ms = cp->timeout_server_ms;
     rp->needs_load = rp->algo == LB_LEASTCONN || rp->algo == LB_RANDOM2 ||
@@ -89,6 +109,13 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
     if (rp->ops == NULL) {
         snprintf(err, errlen, "pool %s: balancing algorithm %s is not available",
                  cp->name, conf_balance_name(cp->balance));
+        goto fail;
+    }
+    if (rp->algo == LB_RING)
+        div = gcd32(points, ROUTE_WEIGHT_SCALE);
+    rp->counter = route_counter_get(reg, cp->name, "");
+    if (rp->counter == NULL) {
+        snprintf(err, errlen, "pool %s: out of memory", cp->name);
         goto fail;
     }
     rp->server_count = cp->server_count;
@@ -107,25 +134,27 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
         memcpy(&s->addr, &cs->addr.ss, sizeof(s->addr));
         s->addr_len = cs->addr.len;
         snprintf(s->addr_text, sizeof(s->addr_text), "%s", cs->addr.text);
-        s->weight = cs->weight;
+        s->weight = cs->weight * ROUTE_WEIGHT_SCALE;
         s->state = ROUTE_SERVER_UP;
         if (o != NULL) {
             s->state = o->state;
             if (o->weight >= 0)
-                s->weight = (uint32_t)o->weight;
+                s->weight = o->weight > UINT32_MAX ? UINT32_MAX : (uint32_t)o->weight;
         }
-        s->counter = counter_get(reg, cp->name, cs->name);
+        s->counter = route_counter_get(reg, cp->name, cs->name);
         if (s->counter == NULL) {
             snprintf(err, errlen, "pool %s: out of memory", cp->name);
             goto fail;
         }
         lbs[i].name = s->name;
-        lbs[i].weight = s->weight;
+        /* ceil, so that a ramping server keeps at least one unit */
+        lbs[i].weight = (uint32_t)(((uint64_t)s->weight * div + ROUTE_WEIGHT_SCALE - 1) /
+                                   ROUTE_WEIGHT_SCALE);
         lbs[i].usable = s->state == ROUTE_SERVER_UP;
         lbs[i].backup = cs->backup;
     }
     params.maglev_table_size = cp->maglev_table_size;
-    params.ring_points = cp->ring_points;
+    params.ring_points = rp->algo == LB_RING ? points / div : cp->ring_points;
     params.balance_factor = cp->balance_factor;
     {
         char lberr[256] = "";
@@ -246,7 +275,17 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
         in.load = load;
     }
     res = pool->ops->pick(pool->table, &in);
+    if (res.fallback)
+        atomic_fetch_add_explicit(&pool->counter->fallbacks, 1, memory_order_relaxed);
     if (res.server < 0 || (size_t)res.server >= pool->server_count)
         return -1;
     return res.server;
+}
+
+bool route_retry_status(const struct route_pool *pool, unsigned status)
+{
+    for (size_t i = 0; i < pool->retry_status_count && i < 8; i++)
+        if (status >= pool->retry_status_lo[i] && status <= pool->retry_status_hi[i])
+            return true;
+    return false;
 }

@@ -34,9 +34,19 @@ enum route_server_state {
     ROUTE_SERVER_STATE_COUNT
 };
 
-/* A stable per-server counter shared by all workers and all snapshots. */
+/* Weights reach the balancers in 1/ROUTE_WEIGHT_SCALE units of a configured
+ * weight, so that slow start can ramp a server of weight 1 in steps. */
+#define ROUTE_WEIGHT_SCALE 16u
+
+/* A stable per-server counter shared by all workers and all snapshots. The
+ * registry also holds one counter per pool (server name ""), whose `fallbacks`
+ * counts the picks that had no hash key and went round robin. */
 struct route_counter {
     _Atomic uint32_t inflight;
+    _Atomic uint32_t report_ok; /* nonzero: workers report successful requests too
+                                   (passive checks are counting failures) */
+    _Atomic uint64_t fallbacks; /* pool counters only */
+    void *health;               /* the health monitor's entry (main thread only) */
     struct route_counter *next; /* registry list (builder thread only) */
     char key[2 * CONF_NAME_MAX];
 };
@@ -49,12 +59,18 @@ struct route_counters {
 
 void route_counters_free(struct route_counters *reg);
 
+/* The counter of `server` of `pool` ("" for the pool's own), created when
+ * missing; NULL when out of memory. Builder thread only. */
+struct route_counter *route_counter_get(struct route_counters *reg, const char *pool,
+                                        const char *server);
+
 /* An override of what the configuration says about one server. */
 struct route_server_override {
     const char *pool;
     const char *server;
     enum route_server_state state;
-    int64_t weight; /* < 0: keep the configured weight */
+    int64_t weight; /* effective weight in 1/ROUTE_WEIGHT_SCALE units (slow start);
+                       < 0: the configured weight */
 };
 
 struct route_server {
@@ -62,7 +78,7 @@ struct route_server {
     struct sockaddr_storage addr;
     socklen_t addr_len;
     char addr_text[sizeof(((struct conf_addr *)0)->text)];
-    uint32_t weight;
+    uint32_t weight; /* effective, in 1/ROUTE_WEIGHT_SCALE units */
     enum route_server_state state;
     struct route_counter *counter; /* never NULL */
 };
@@ -76,10 +92,14 @@ struct route_pool {
     enum conf_hash_key hash_key;
     char hash_key_name[CONF_NAME_MAX]; /* header:NAME / cookie:NAME (http mode) */
     uint32_t retries;
+    uint16_t retry_status_lo[8]; /* retry_on_status ranges (http mode) */
+    uint16_t retry_status_hi[8];
+    size_t retry_status_count;
     uint32_t timeout_connect_ms;
     uint32_t timeout_server_ms;
     struct route_server *servers;
     size_t server_count;
+    struct route_counter *counter; /* the pool's own (hash fallbacks), never NULL */
     _Atomic uint64_t sequence; /* round-robin position, shared by all workers */
 };
 
@@ -130,5 +150,8 @@ struct route_pool *route_find_pool(const struct route *r, const char *name);
  */
 int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_hash,
                bool has_key, uint64_t random);
+
+/* True when `status` is one of the pool's retry_on_status codes. */
+bool route_retry_status(const struct route_pool *pool, unsigned status);
 
 #endif
