@@ -1,8 +1,8 @@
 # src/health: sources and tests of this subsystem (included by Makefile.am).
 # The pure half of health checking (verdicts, passive ejection, expectations,
 # weight/usability combination, probe scheduling, HTTP probe bytes) lives in
-# libraftlb_core.a; the probes that drive it (sockets, libev, TLS) belong to the
-# I/O library and are not here yet.
+# libraftlb_core.a; the probes that drive it (sockets, libev) belong to the I/O
+# library.
 libraftlb_core_a_SOURCES += \
 	src/health/health_fsm.h src/health/health_fsm.c \
 	src/health/health_expect.h src/health/health_expect.c \
@@ -10,6 +10,13 @@ libraftlb_core_a_SOURCES += \
 	src/health/health_combine.h src/health/health_combine.c \
 	src/health/health_sched.h src/health/health_sched.c \
 	src/health/health_probe_http.h src/health/health_probe_http.c
+
+# The I/O half: probes on the main loop, the workers' mailbox, the monitor that
+# turns both into routing overrides.
+libraftlb_io_a_SOURCES += \
+	src/health/health_probe.h src/health/health_probe.c \
+	src/health/health_mailbox.h src/health/health_mailbox.c \
+	src/health/health_monitor.h src/health/health_monitor.c
 
 if HAVE_CMOCKA
 HEALTH_TESTS = \

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "health/health_mailbox.h"
 #include "http/http_chunked.h"
 #include "http/http_parser.h"
 #include "http/http_rewrite.h"
@@ -118,6 +119,7 @@ struct http_session {
     uint32_t up_head_bytes; /* length of the rewritten head in up.head */
     struct route_counter *counter;
     struct route_counter *tried[TRIES_MAX];
+    uint16_t retry_status; /* answer when a retry finds no other server (0: 503) */
     uint32_t tries, retries;
     ev_tstamp timeout_connect_s, timeout_server_s;
     char server[CONF_NAME_MAX];
@@ -127,6 +129,7 @@ struct http_session {
 
 static int drive(struct http_session *s);
 static int connect_next(struct http_session *s);
+static bool retry_on_answer(struct http_session *s, unsigned status);
 
 /* ------------------------------------------------------------ helpers ---- */
 
@@ -439,6 +442,7 @@ static int request_ready(struct http_session *s)
     s->bytes_out = 0;
     s->bytes_up = 0;
     s->tries = 0;
+    s->retry_status = 0;
     s->server[0] = '\0';
     s->up_sent = false;
     s->resp_head_done = false;
@@ -549,20 +553,58 @@ static bool can_retry_fresh(const struct http_session *s)
     return method_idempotent(s->req.method) || s->bytes_up < s->up_head_bytes;
 }
 
-static int retry_fresh(struct http_session *s)
+/* Tells passive health checks what happened to the request on this server. */
+static void report(struct http_session *s, enum health_req_outcome o)
 {
-    log_debug("%s: reused connection to %s failed before a response; retrying on a "
-              "fresh one",
-              s->frontend, s->server);
+    health_mailbox_post(s->w->shared->health, s->counter, o);
+}
+
+/* The server failed this request before sending any byte of a response head
+ * (closed, reset, timed out). An idempotent request goes to another server when
+ * retries are left and no byte of its body went up: nothing reached the client,
+ * and the server cannot have half-applied an idempotent request in a way a second
+ * attempt would change. */
+static bool can_retry_other(const struct http_session *s)
+{
+    if (s->resp_head_done || s->bytes_out != 0 || !method_idempotent(s->req.method))
+        return false;
+    if (s->bytes_up > s->up_head_bytes)
+        return false;
+    return s->tries <= s->retries && s->tries < TRIES_MAX;
+}
+
+/* Puts the request back at its start for another connection. */
+static void rewind_request(struct http_session *s)
+{
     release_server(s);
-    s->tries--; /* the same server may be picked again */
     s->reused = false;
-    s->fresh_only = true;
     s->s_eof = false;
     s->up_sent = false;
     s->up.head_pos = 0;
     s->up.head_len = s->up_head_bytes; /* the head is still in up.head */
     s->bytes_up = 0;
+    s->ttfb = 0;
+    s->down.pos = s->down.len = s->down.ready = 0;
+}
+
+static int retry_other(struct http_session *s, const char *why, unsigned status)
+{
+    log_info("%s: %s %s; retrying %s on another server", s->frontend, s->server, why,
+             http_method_name(s->req.method));
+    rewind_request(s);
+    s->fresh_only = false;
+    s->retry_status = (uint16_t)status;
+    return connect_next(s);
+}
+
+static int retry_fresh(struct http_session *s)
+{
+    log_debug("%s: reused connection to %s failed before a response; retrying on a "
+              "fresh one",
+              s->frontend, s->server);
+    rewind_request(s);
+    s->tries--; /* the same server may be picked again */
+    s->fresh_only = true;
     return connect_next(s);
 }
 
@@ -579,20 +621,31 @@ static int response_head(struct http_session *s)
             if (s->s_eof) {
                 if (can_retry_fresh(s))
                     return retry_fresh(s);
+                report(s, HEALTH_REQ_RESET);
+                if (can_retry_other(s))
+                    return retry_other(s, "closed before responding", 502);
                 return send_error(s, 502, "server closed before responding");
             }
             return 0;
         }
         rc = http_parse_response(&s->resp, d->in, d->len, &s->resp_limits);
         if (rc == HTTP_AGAIN) {
-            if (d->len >= d->cap)
+            if (d->len >= d->cap) {
+                report(s, HEALTH_REQ_RESET);
                 return send_error(s, 502, "response head too large");
-            if (s->s_eof)
+            }
+            if (s->s_eof) {
+                report(s, HEALTH_REQ_RESET);
+                if (can_retry_other(s))
+                    return retry_other(s, "closed within the response head", 502);
                 return send_error(s, 502, "server closed within the response head");
+            }
             return 0;
         }
-        if (rc != HTTP_OK)
+        if (rc != HTTP_OK) {
+            report(s, HEALTH_REQ_RESET);
             return send_error(s, 502, s->resp.error ? s->resp.error : "bad response");
+        }
         if (s->ttfb == 0)
             s->ttfb = ev_now(s->w->loop);
         if (s->resp.interim) {
@@ -615,6 +668,12 @@ static int response_head(struct http_session *s)
         }
         if (s->resp.body == HTTP_BODY_TUNNEL)
             return send_error(s, 502, "server switched protocols");
+        if (retry_on_answer(s, s->resp.status_code)) {
+            char why[32];
+            report(s, HEALTH_REQ_5XX);
+            snprintf(why, sizeof(why), "answered %u", s->resp.status_code);
+            return retry_other(s, why, s->resp.status_code);
+        }
         /* a response that arrives before the whole request went up ends the
          * connection afterwards: the rest of the request cannot be skipped */
         if (!s->up_sent || s->w->draining)
@@ -628,6 +687,7 @@ static int response_head(struct http_session *s)
         if (s->resp.body == HTTP_BODY_CLOSE)
             s->keep_alive = false;
         s->status = s->resp.status_code;
+        report(s, s->status >= 500 ? HEALTH_REQ_5XX : HEALTH_REQ_OK);
         d->head_pos = 0;
         d->head_len = (uint32_t)out_len;
         d->pos = s->resp.head_bytes;
@@ -909,6 +969,7 @@ static int connected(struct http_session *s)
 static int connect_failed(struct http_session *s, const char *why)
 {
     log_info("%s: connect to %s failed: %s", s->frontend, s->server, why);
+    report(s, HEALTH_REQ_CONNECT_FAIL);
     release_server(s);
     if (s->tries <= s->retries && s->tries < TRIES_MAX)
         return connect_next(s);
@@ -993,7 +1054,12 @@ static void on_server_timer(struct ev_loop *loop, ev_timer *t, int revents)
         ev_timer_again(s->w->loop, &s->stimer);
         return;
     }
+    report(s, HEALTH_REQ_TIMEOUT);
     if (!s->resp_head_done && s->bytes_out == 0) {
+        if (can_retry_other(s)) {
+            retry_other(s, "timed out before responding", 504);
+            return;
+        }
         send_error(s, 504, "server timeout");
         return;
     }
@@ -1010,22 +1076,12 @@ static bool was_tried(const struct http_session *s, const struct route_counter *
     return false;
 }
 
-/* Picks a server not tried yet for this request and starts connecting. */
-static int connect_next(struct http_session *s)
+/* Picks a server of `pool` not tried yet for this request; -1 when none. */
+static int pick_untried(struct http_session *s, struct route_pool *pool)
 {
-    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
     uint64_t exclude[EXCLUDE_WORDS];
     const uint64_t *ex = NULL;
-    const struct route_server *srv;
-    int idx, fd, one = 1;
-
-    if (pool == NULL)
-        return send_error(s, 503, "pool gone");
-    if (s->tries == 0) {
-        s->retries = pool->retries;
-        s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
-        s->timeout_server_s = pool->timeout_server_ms / 1000.0;
-    } else {
+    if (s->tries > 0) {
         size_t words = (pool->server_count + 63) / 64;
         if (words > EXCLUDE_WORDS)
             words = EXCLUDE_WORDS;
@@ -1035,10 +1091,43 @@ static int connect_next(struct http_session *s)
                 exclude[i >> 6] |= 1ull << (i & 63);
         ex = exclude;
     }
-    idx = route_pick(pool, ex, s->key_hash, s->has_key, worker_random(s->w));
-    if (idx < 0)
-        return send_error(
-            s, 503, s->tries == 0 ? "no usable server" : "no server could be reached");
+    return route_pick(pool, ex, s->key_hash, s->has_key, worker_random(s->w));
+}
+
+/* A final response head with `status` arrived and nothing of it went to the
+ * client yet: whether to drop it and retry the request elsewhere
+ * (retry_on_status, idempotent, retries left, another server usable). */
+static bool retry_on_answer(struct http_session *s, unsigned status)
+{
+    struct route_pool *pool;
+    if (status < 500 || !can_retry_other(s))
+        return false;
+    pool = route_find_pool(worker_route(s->w), s->pool);
+    return pool != NULL && route_retry_status(pool, status) && pick_untried(s, pool) >= 0;
+}
+
+/* Picks a server not tried yet for this request and starts connecting. */
+static int connect_next(struct http_session *s)
+{
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    const struct route_server *srv;
+    int idx, fd, one = 1;
+
+    if (pool == NULL)
+        return send_error(s, 503, "pool gone");
+    if (s->tries == 0) {
+        s->retries = pool->retries;
+        s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
+        s->timeout_server_s = pool->timeout_server_ms / 1000.0;
+    }
+    idx = pick_untried(s, pool);
+    if (idx < 0) {
+        if (s->tries == 0)
+            return send_error(s, 503, "no usable server");
+        if (s->retry_status != 0)
+            return send_error(s, s->retry_status, "no other server to retry on");
+        return send_error(s, 503, "no server could be reached");
+    }
     srv = &pool->servers[idx];
     memcpy(s->server, srv->name, sizeof(s->server));
     s->counter = srv->counter;
@@ -1153,8 +1242,40 @@ static void http_abort(struct session *base, const char *reason)
     end((struct http_session *)(void *)base, reason);
 }
 
+/* The server this request waits on (connecting, or for the first byte of the
+ * answer) is down in the new snapshot `r`: move the request now rather than
+ * wait for timeout_connect or timeout_server, when that is safe (see
+ * can_retry_other; a connect in progress may always move). */
+static void http_route_changed(struct session *base, const struct route *r)
+{
+    struct http_session *s = (struct http_session *)(void *)base;
+    const struct route_pool *pool;
+    bool down = false;
+
+    if (s->counter == NULL || (s->state != ST_CONNECT && s->state != ST_PROXY) ||
+        s->resp_head_done || s->down.len != 0 || s->bytes_out != 0)
+        return;
+    pool = route_find_pool(r, s->pool);
+    if (pool == NULL)
+        return;
+    for (size_t i = 0; i < pool->server_count; i++)
+        if (pool->servers[i].counter == s->counter) {
+            down = pool->servers[i].state == ROUTE_SERVER_DOWN;
+            break;
+        }
+    if (!down)
+        return;
+    if (s->state == ST_CONNECT) {
+        connect_failed(s, "server marked down");
+        return;
+    }
+    if (can_retry_other(s))
+        retry_other(s, "marked down while the request waited", 504);
+}
+
 const struct session_ops http_session_ops = {
     .name = "http",
     .start = http_start,
     .abort = http_abort,
+    .route_changed = http_route_changed,
 };

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "health/health_mailbox.h"
+#include "health/health_monitor.h"
 #include "net/listen.h"
 #include "net/route.h"
 #include "net/session.h"
@@ -48,6 +50,10 @@ struct runtime {
     ev_async worker_exit;
     ev_timer reclaim;
     ev_timer grace;
+    ev_timer rebuild; /* health changed: rebuild the snapshot (coalesced) */
+    struct health_mailbox mbox;
+    bool mbox_on;
+    struct health_monitor *hm;
     bool draining;
 };
 
@@ -88,6 +94,16 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
                         rc = -1;
                     }
             }
+    }
+    for (size_t p = 0; p < conf->pool_count; p++) {
+        if (conf->pools[p].health == CONF_HEALTH_HTTPS) {
+            snprintf(msg, sizeof(msg),
+                     "%s:%d: pool %s: health = https is not supported by this version "
+                     "of raftlb (use http or tcp)",
+                     conf->path, conf->pools[p].line, conf->pools[p].name);
+            report(arg, msg);
+            rc = -1;
+        }
     }
     for (size_t p = 0; p < conf->pool_count; p++)
         for (size_t s = 0; s < conf->pools[p].server_count; s++) {
@@ -263,8 +279,60 @@ static void on_reclaim(struct ev_loop *loop, ev_timer *t, int revents)
         ev_timer_stop(loop, t);
 }
 
+/* Builds a snapshot of `conf` with what `hm` says about the servers. */
+static int build_route(struct runtime *rt, const struct conf *conf, struct health_monitor *hm,
+                       uint64_t generation, struct route **out, char *err, size_t errlen)
+{
+    size_t n = 0;
+    const struct route_server_override *ov = NULL;
+    if (hm != NULL)
+        ov = health_monitor_overrides(hm, &n);
+    return route_build(conf, ov, n, &rt->counters, generation, out, err, errlen);
+}
+
+static void health_changed(void *arg)
+{
+    struct runtime *rt = arg;
+    if (!ev_is_active(&rt->rebuild)) {
+        ev_timer_set(&rt->rebuild, 0., 0.);
+        ev_timer_start(rt->loop, &rt->rebuild);
+    }
+}
+
+static void on_rebuild(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct runtime *rt = t->data;
+    struct route *r = NULL;
+    char err[768];
+    (void)loop;
+    (void)revents;
+    if (rt->hm == NULL)
+        return;
+    if (build_route(rt, rt->conf, rt->hm, rt->generation + 1, &r, err, sizeof(err)) != 0) {
+        log_error("health: cannot rebuild the routing table: %s; retrying in 1 s", err);
+        ev_timer_set(&rt->rebuild, 1., 0.);
+        ev_timer_start(rt->loop, &rt->rebuild);
+        return;
+    }
+    rt->generation++;
+    publish(rt, r);
+    /* requests waiting on a server that just went down move on at once */
+    for (size_t w = 0; w < rt->nworkers; w++)
+        worker_post_route_changed(&rt->workers[w]);
+}
+
+static void on_mailbox(struct ev_loop *loop, ev_async *a, int revents)
+{
+    struct runtime *rt = a->data;
+    (void)loop;
+    (void)revents;
+    if (rt->hm != NULL)
+        health_monitor_take(rt->hm, &rt->mbox);
+}
+
 static void reload(struct runtime *rt)
 {
+    struct health_monitor *nhm = NULL;
     struct conf *nc = NULL;
     struct conf_diag diag = {0};
     struct bind *nb = NULL;
@@ -291,8 +359,12 @@ static void reload(struct runtime *rt)
         log_error("reload: keeping the current configuration");
         goto out;
     }
-    if (route_build(nc, NULL, 0, &rt->counters, rt->generation + 1, &r, err,
-                    sizeof(err)) != 0) {
+    nhm = health_monitor_new(rt->loop, nc, &rt->counters, rt->hm, health_changed, rt, err,
+                             sizeof(err));
+    if (nhm == NULL ||
+        build_route(rt, nc, nhm, rt->generation + 1, &r, err, sizeof(err)) != 0) {
+        health_monitor_free(nhm);
+        nhm = NULL;
         /* close the sockets opened for this attempt only */
         for (size_t i = 0; i < nn; i++) {
             bool old = false;
@@ -312,6 +384,9 @@ static void reload(struct runtime *rt)
         log_error("reload: %s; the logs keep their destinations", err);
     rt->generation++;
     publish(rt, r);
+    health_monitor_claim(nhm);
+    health_monitor_free(rt->hm);
+    rt->hm = nhm;
     atomic_store(&rt->shared.max_conns, nc->global.max_connections);
     binds_free(rt->binds, rt->nbinds);
     rt->binds = nb;
@@ -442,7 +517,20 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
             goto out_workers;
     if (binds_make(&rt, conf, &rt.binds, &rt.nbinds, err, errlen) != 0)
         goto out_workers;
-    if (route_build(conf, NULL, 0, &rt.counters, ++rt.generation, &r, err, errlen) != 0)
+    if (health_mailbox_init(&rt.mbox, rt.loop, on_mailbox, &rt) != 0) {
+        snprintf(err, errlen, "cannot set up the health mailbox");
+        goto out_binds;
+    }
+    rt.mbox_on = true;
+    rt.shared.health = &rt.mbox;
+    ev_init(&rt.rebuild, on_rebuild);
+    rt.rebuild.data = &rt;
+    rt.hm = health_monitor_new(rt.loop, conf, &rt.counters, NULL, health_changed, &rt, err,
+                               errlen);
+    if (rt.hm == NULL)
+        goto out_binds;
+    health_monitor_claim(rt.hm);
+    if (build_route(&rt, conf, rt.hm, ++rt.generation, &r, err, errlen) != 0)
         goto out_binds;
     atomic_store(&rt.shared.route, r);
 
@@ -491,6 +579,7 @@ out_loop:
     ev_async_stop(rt.loop, &rt.worker_exit);
     ev_timer_stop(rt.loop, &rt.reclaim);
     ev_timer_stop(rt.loop, &rt.grace);
+    ev_timer_stop(rt.loop, &rt.rebuild);
     if (rt.conf->global.pid_file != NULL && rc == 0)
         unlink(rt.conf->global.pid_file);
 out_binds:
@@ -502,6 +591,10 @@ out_binds:
         worker_fini(&rt.workers[w]);
     inited = 0;
     binds_free(rt.binds, rt.nbinds);
+    health_monitor_free(rt.hm);
+    rt.hm = NULL;
+    if (rt.mbox_on)
+        health_mailbox_fini(&rt.mbox);
 out_workers:
     for (size_t w = 0; w < inited; w++)
         worker_fini(&rt.workers[w]);

@@ -39,6 +39,10 @@ struct session_ops {
     /* Ends the session at once (shutdown after the grace period), logging
      * `reason`; frees it and removes it from the worker. */
     void (*abort)(struct session *s, const char *reason);
+    /* Optional. A new routing snapshot `r` was published (a server went down,
+     * came back, ...): the session may move a request that waits on a server
+     * now down. May end (free) the session. */
+    void (*route_changed)(struct session *s, const struct route *r);
 };
 
 /* The session type serving frontends of `mode`; NULL when none exists yet. */

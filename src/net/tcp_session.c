@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "health/health_mailbox.h"
 #include "lb/lb.h"
 #include "net/route.h"
 #include "net/worker.h"
@@ -284,6 +285,7 @@ static int connected(struct tcp_session *s)
 {
     struct ev_loop *loop = s->w->loop;
     s->connected = true;
+    health_mailbox_post(s->w->shared->health, s->counter, HEALTH_REQ_OK);
     ev_io_stop(loop, &s->wr[SIDE_SERVER]);
     ev_io_init(&s->rd[SIDE_SERVER], on_server_read, s->fd[SIDE_SERVER], EV_READ);
     idle_start(s, SIDE_SERVER, s->timeout_server_s);
@@ -301,6 +303,7 @@ static int connect_failed(struct tcp_session *s, const char *why)
     log_info("%s: connect to %s (%s) failed: %s", s->frontend, s->server, s->server_addr,
              why);
     s->connect_error = why;
+    health_mailbox_post(s->w->shared->health, s->counter, HEALTH_REQ_CONNECT_FAIL);
     release_server(s);
     if (s->tries <= s->retries && s->tries < TRIES_MAX)
         return connect_next(s);

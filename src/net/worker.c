@@ -285,9 +285,26 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 static void on_check(struct ev_loop *loop, ev_check *c, int revents)
 {
     struct worker *w = (struct worker *)((char *)c - offsetof(struct worker, check));
+    struct route *r;
     (void)loop;
     (void)revents;
     qsbr_online(&w->shared->qsbr, w->id);
+    r = worker_route(w);
+    if (r != NULL && r->generation != w->route_gen) {
+        struct session *s, *next;
+        w->route_gen = r->generation;
+        for (s = w->sessions.next; s != &w->sessions; s = next) {
+            next = s->next;
+            if (s->ops->route_changed != NULL)
+                s->ops->route_changed(s, r);
+        }
+    }
+}
+
+void worker_post_route_changed(struct worker *w)
+{
+    if (w->loop != NULL)
+        ev_async_send(w->loop, &w->wake);
 }
 
 int worker_init(struct worker *w, size_t id, struct worker_shared *shared, char *err,

@@ -33,6 +33,7 @@ struct worker_shared {
     struct ev_loop *main_loop;       /* told through main_async when a worker ends */
     ev_async *main_async;
     _Atomic uint32_t exited;         /* workers whose thread has finished */
+    struct health_mailbox *health;   /* request outcomes for passive checks */
 };
 
 /* One listening socket as the main thread hands it to a worker. */
@@ -51,6 +52,7 @@ struct listener {
 };
 
 struct upstream_pool;
+struct health_mailbox;
 
 struct worker {
     size_t id;
@@ -82,6 +84,7 @@ struct worker {
     struct session sessions; /* list head */
     struct upstream_pool *upstream; /* idle server connections (http), lazily made */
     size_t session_count;
+    uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;
 };
 
@@ -98,6 +101,9 @@ void worker_fini(struct worker *w);
  * `specs` become the worker's. Returns 0 or -1 (no memory). */
 int worker_post_listeners(struct worker *w, const struct listener_spec *specs,
                           size_t count);
+/* Main thread: a new snapshot was published; the worker tells its sessions. */
+void worker_post_route_changed(struct worker *w);
+
 /* Main thread: stop accepting and end when the last session ends. */
 void worker_post_drain(struct worker *w);
 /* Main thread: abort every session and end now. */
