@@ -12,6 +12,7 @@
     /slow/MS       waits MS milliseconds, then answers like anything else
     /close/N       N bytes, no Content-Length, delimited by closing
     anything else  200 "NAME TARGET\\n"
+  SIGUSR1 toggles "sick" mode: every request is then answered 500 "NAME sick".
 - http_conf(): a configuration text with mode = http frontends.
 - Response reader over a socket (status, headers, body) for keep-alive and
   pipelining checks, where every byte on the wire matters.
@@ -260,8 +261,16 @@ def _serve_conn(c, name):
             return
 
 
+SICK = {"on": False}
+
+
 def _answer(c, name, method, target, headers, n, sha):
     """Writes the response; False when the connection must end afterwards."""
+    if SICK["on"]:
+        body = ("%s sick\n" % name).encode()
+        c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n"
+                  % len(body) + (b"" if method == "HEAD" else body))
+        return True
     def first(k):
         return ",".join(headers.get(k, ["-"]))
 
@@ -344,6 +353,8 @@ def start_backend(h, name, port=None):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "serve":
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        signal.signal(signal.SIGUSR1,
+                      lambda *_: SICK.__setitem__("on", not SICK["on"]))
         serve(int(sys.argv[2]), sys.argv[3])
     else:
         print("usage: http_backend.py serve PORT NAME")
