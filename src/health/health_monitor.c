@@ -73,6 +73,7 @@ struct health_monitor {
     struct route_server_override *ov;
     uint64_t rng;
     uint64_t dropped_logged;
+    bool claimed; /* in service (health_monitor_claim) */
 };
 
 static uint64_t now_ms(void)
@@ -307,11 +308,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
     arm(hm, now);
 }
 
-static void on_fallback_timer(struct ev_loop *loop, ev_timer *t, int revents)
+static void log_fallbacks(struct health_monitor *hm)
 {
-    struct health_monitor *hm = t->data;
-    (void)loop;
-    (void)revents;
     for (size_t p = 0; p < hm->pool_count; p++) {
         struct hm_pool *hp = &hm->pools[p];
         uint64_t n = atomic_load_explicit(&hp->counter->fallbacks, memory_order_relaxed);
@@ -323,6 +321,13 @@ static void on_fallback_timer(struct ev_loop *loop, ev_timer *t, int revents)
             hp->fallbacks_logged = n;
         }
     }
+}
+
+static void on_fallback_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    log_fallbacks(t->data);
 }
 
 void health_monitor_take(struct health_monitor *hm, struct health_mailbox *mb)
@@ -562,6 +567,8 @@ void health_monitor_free(struct health_monitor *hm)
         return;
     ev_timer_stop(hm->loop, &hm->timer);
     ev_timer_stop(hm->loop, &hm->fallback_timer);
+    if (hm->claimed) /* in service: say what the last period saw */
+        log_fallbacks(hm);
     for (size_t i = 0; hm->servers != NULL && i < hm->server_count; i++) {
         struct hm_server *s = &hm->servers[i];
         health_probe_cancel(s->probe);
@@ -581,6 +588,7 @@ void health_monitor_free(struct health_monitor *hm)
 
 void health_monitor_claim(struct health_monitor *hm)
 {
+    hm->claimed = true;
     for (size_t i = 0; i < hm->server_count; i++) {
         struct hm_server *s = &hm->servers[i];
         s->counter->health = s;

@@ -2,7 +2,7 @@
 200 URIs reaches the same backend every time (3 rounds, over keep-alive and new
 connections, two workers) and the URIs spread over all three backends; the
 header:NAME and cookie:NAME keys pin requests the same way; a request without
-the key is still served (round robin)."""
+the key is still served (round robin), and counted."""
 import collections
 
 from harness import check, connect, free_port, main
@@ -68,6 +68,8 @@ def test(h):
     s.close()
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
+    check("pool hdr: 9 requests without a header key went round robin" in r.log(),
+          "the fallbacks to round robin are counted and logged")
 
 
 if __name__ == "__main__":
