@@ -1,1 +1,19 @@
 # src/tls: sources and tests of this subsystem (included by Makefile.am).
+# TLS contexts built from the configuration and the non-blocking per-connection
+# adaptor; I/O (OpenSSL), so they live in libraftlb_io.a, never in the core.
+libraftlb_io_a_SOURCES += \
+	src/tls/tls_ctx.c src/tls/tls_ctx.h \
+	src/tls/tls_conn.c src/tls/tls_conn.h
+
+# Unit tests: certificates are made at run time with the openssl command (exit 77,
+# skipped, when it is absent); handshakes run in-process over socketpairs.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_tls_ctx tests/unit/test_tls_conn
+TESTS += tests/unit/test_tls_ctx tests/unit/test_tls_conn
+tests_unit_test_tls_ctx_SOURCES = tests/unit/test_tls_ctx.c tests/unit/test_tls_util.c
+tests_unit_test_tls_ctx_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_tls_ctx_LDADD = $(IO_LIBS) $(TEST_LIBS)
+tests_unit_test_tls_conn_SOURCES = tests/unit/test_tls_conn.c tests/unit/test_tls_util.c
+tests_unit_test_tls_conn_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_tls_conn_LDADD = $(IO_LIBS) $(TEST_LIBS)
+endif
