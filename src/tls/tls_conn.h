@@ -23,6 +23,17 @@
  *
  * A struct tls_conn is meant to be embedded in the session; its fields are private.
  * Threads: one connection is used by one thread at a time.
+ *
+ * A session's life, server side (client side: tls_conn_start_client on the
+ * connected or connecting fd, the rest the same):
+ *   tls_conn_start_server(&s->tls, tls_set_frontend(set, fe_index), fd, err, len);
+ *   arm a timer of timeout_tls_handshake_ms; on each readiness event:
+ *     st = tls_conn_handshake(&s->tls)   DONE: stop the timer, start relaying;
+ *                                        WANT_*: wait as above; ERROR: log
+ *                                        tls_conn_reason(), tls_conn_free, close.
+ *   relay with tls_conn_read/tls_conn_write instead of read(2)/write(2);
+ *   at the end: tls_conn_shutdown (once; a WANT_* may be retried or ignored when
+ *   closing anyway), tls_conn_free, then close(fd).
  */
 #ifndef RAFTLB_TLS_CONN_H
 #define RAFTLB_TLS_CONN_H
@@ -36,11 +47,11 @@
 #include "tls/tls_ctx.h"
 
 enum tls_conn_status {
-    TLS_CONN_DONE = 0,         /* handshake complete / close_notify sent */
-    TLS_CONN_ERROR = -1,       /* fatal: see tls_conn_reason(); only tls_conn_free() next */
-    TLS_CONN_WANT_READ = -2,   /* wait for EV_READ, then repeat the call */
-    TLS_CONN_WANT_WRITE = -3,  /* wait for EV_WRITE, then repeat the call */
-    TLS_CONN_CLOSED = -4,      /* read: the peer closed (see tls_conn_clean_close()) */
+    TLS_CONN_DONE = 0,       /* handshake complete / close_notify sent */
+    TLS_CONN_ERROR = -1,     /* fatal: see tls_conn_reason(); only tls_conn_free() next */
+    TLS_CONN_WANT_READ = -2, /* wait for EV_READ, then repeat the call */
+    TLS_CONN_WANT_WRITE = -3, /* wait for EV_WRITE, then repeat the call */
+    TLS_CONN_CLOSED = -4,     /* read: the peer closed (see tls_conn_clean_close()) */
 };
 
 struct tls_conn {

@@ -34,7 +34,7 @@ const char tls_default_ciphers[] =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 #define TICKET_NAME_BYTES 16
-#define TICKET_AES_BYTES 32  /* AES-256-CBC */
+#define TICKET_AES_BYTES  32 /* AES-256-CBC */
 #define TICKET_HMAC_BYTES 32 /* HMAC-SHA256 */
 
 struct ticket_key {
@@ -47,7 +47,7 @@ struct ticket_key {
 struct cert_entry {
     X509 *leaf;
     EVP_PKEY *key;
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
     char **names; /* subjectAltName DNS names, or the CN when there is none */
     size_t name_count;
 };
@@ -87,7 +87,7 @@ struct tls_set {
     struct tls_client ***servers;
 };
 
-/* ---- reporting ---------------------------------------------------------------- */
+/* ---- reporting -------------------------------------------------------------------- */
 
 struct reporter {
     tls_report_fn fn;
@@ -117,8 +117,8 @@ static void say(struct reporter *r, int line, const char *fmt, ...)
         r->fn(r->arg, full);
 }
 
-/* The most relevant OpenSSL reason of the error queue, then clears the queue.
- * `what` names the missing object when the file holds no PEM block at all. */
+/* The first OpenSSL reason of the error queue, then clears the queue. `no_pem`
+ * (if not NULL) replaces PEM's "no start line": the file holds no such block. */
 static const char *ssl_reason(const char *no_pem, char *buf, size_t len)
 {
     unsigned long e = ERR_peek_error();
@@ -126,8 +126,8 @@ static const char *ssl_reason(const char *no_pem, char *buf, size_t len)
 
     if (e == 0) {
         snprintf(buf, len, "unknown error");
-    } else if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE &&
-               no_pem != NULL) {
+    } else if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+               ERR_GET_REASON(e) == PEM_R_NO_START_LINE && no_pem != NULL) {
         snprintf(buf, len, "%s", no_pem);
     } else {
         s = ERR_reason_error_string(e);
@@ -137,7 +137,7 @@ static const char *ssl_reason(const char *no_pem, char *buf, size_t len)
     return buf;
 }
 
-/* ---- ex_data indexes ------------------------------------------------------------ */
+/* ---- ex_data indexes -------------------------------------------------------------- */
 
 static int server_idx = -1;
 static int client_idx = -1;
@@ -246,7 +246,8 @@ static int collect_names(struct cert_entry *e)
         const X509_NAME *subj = X509_get_subject_name(e->leaf);
         int pos = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
         if (pos >= 0) {
-            const ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, pos));
+            const ASN1_STRING *cn =
+                X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, pos));
             rc = add_name(e, ASN1_STRING_get0_data(cn), ASN1_STRING_length(cn));
         }
     }
@@ -279,7 +280,8 @@ static int pem_open(struct reporter *r, int line, const char *fe, const char *wh
 
     memset(f, 0, sizeof(*f));
     if (fp == NULL) {
-        say(r, line, "frontend %s: cannot load %s %s: %s", fe, what, path, strerror(errno));
+        say(r, line, "frontend %s: cannot load %s %s: %s", fe, what, path,
+            strerror(errno));
         return -1;
     }
     f->text = malloc(PEM_FILE_MAX + 1);
@@ -290,7 +292,8 @@ static int pem_open(struct reporter *r, int line, const char *fe, const char *wh
     }
     len = fread(f->text, 1, PEM_FILE_MAX + 1, fp);
     if (ferror(fp)) {
-        say(r, line, "frontend %s: cannot load %s %s: %s", fe, what, path, strerror(errno));
+        say(r, line, "frontend %s: cannot load %s %s: %s", fe, what, path,
+            strerror(errno));
         fclose(fp);
         pem_close(f);
         return -1;
@@ -303,7 +306,8 @@ static int pem_open(struct reporter *r, int line, const char *fe, const char *wh
     }
     f->text[len] = '\0';
     if (strstr(f->text, "-----BEGIN ") == NULL) {
-        say(r, line, "frontend %s: cannot load %s %s: no PEM %s found", fe, what, path, what);
+        say(r, line, "frontend %s: cannot load %s %s: no PEM %s found", fe, what, path,
+            what);
         pem_close(f);
         return -1;
     }
@@ -352,10 +356,10 @@ static int load_pair(struct reporter *r, const struct conf_frontend *fe,
         }
     }
     err = ERR_peek_last_error();
-    if (err != 0 &&
-        !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
-        say(r, c->line, "frontend %s: cannot load the chain in certificate %s: %s", fe->name,
-            c->cert_file, ssl_reason(NULL, why, sizeof(why)));
+    if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM &&
+                      ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+        say(r, c->line, "frontend %s: cannot load the chain in certificate %s: %s",
+            fe->name, c->cert_file, ssl_reason(NULL, why, sizeof(why)));
         rc = -1;
     }
     ERR_clear_error();
@@ -368,7 +372,8 @@ static int load_pair(struct reporter *r, const struct conf_frontend *fe,
     if (e->key == NULL) {
         /* OpenSSL's decoders say little more than "unsupported" here */
         say(r, c->line,
-            "frontend %s: cannot load private key %s: no usable unencrypted private key (%s)",
+            "frontend %s: cannot load private key %s: no usable unencrypted private key "
+            "(%s)",
             fe->name, c->key_file, ssl_reason(NULL, why, sizeof(why)));
         return -1;
     }
@@ -460,11 +465,12 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
-/* ---- session tickets ---------------------------------------------------------------- */
+/* ---- session tickets -------------------------------------------------------------- */
 
 static int new_ticket_key(struct ticket_key *k)
 {
-    if (RAND_bytes(k->name, sizeof(k->name)) != 1 || RAND_bytes(k->aes, sizeof(k->aes)) != 1 ||
+    if (RAND_bytes(k->name, sizeof(k->name)) != 1 ||
+        RAND_bytes(k->aes, sizeof(k->aes)) != 1 ||
         RAND_bytes(k->hmac, sizeof(k->hmac)) != 1) {
         ERR_clear_error();
         return -1;
@@ -504,7 +510,8 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
     if (found == 0)
         return 0;
 
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac, sizeof(k.hmac));
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac, sizeof(k.hmac));
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
     params[2] = OSSL_PARAM_construct_end();
     if (enc) {
@@ -572,8 +579,8 @@ static int set_ciphers(struct reporter *r, const struct conf_frontend *fe, SSL_C
 
     if (fe->tls_ciphers == NULL) {
         if (SSL_CTX_set_cipher_list(ctx, tls_default_ciphers) != 1) {
-            say(r, fe->line, "frontend %s: the built-in cipher list is refused: %s", fe->name,
-                ssl_reason(NULL, why, sizeof(why)));
+            say(r, fe->line, "frontend %s: the built-in cipher list is refused: %s",
+                fe->name, ssl_reason(NULL, why, sizeof(why)));
             return -1;
         }
         return 0;
@@ -587,8 +594,8 @@ static int set_ciphers(struct reporter *r, const struct conf_frontend *fe, SSL_C
     if (SSL_CTX_set_cipher_list(ctx, *tls12 != '\0' ? tls12 : tls_default_ciphers) != 1 ||
         (*tls13 != '\0' && SSL_CTX_set_ciphersuites(ctx, tls13) != 1)) {
         ERR_clear_error();
-        say(r, fe->line, "frontend %s: tls_ciphers '%s' selects no usable cipher", fe->name,
-            fe->tls_ciphers);
+        say(r, fe->line, "frontend %s: tls_ciphers '%s' selects no usable cipher",
+            fe->name, fe->tls_ciphers);
         rc = -1;
     }
 done:
@@ -607,7 +614,8 @@ static SSL_CTX *new_ctx(const SSL_METHOD *method)
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     /* Partial writes and a moving write buffer: tls_conn's callers pass the unsent
      * tail of their buffers; released buffers keep idle connections small. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     return ctx;
 }
@@ -643,7 +651,8 @@ int tls_server_new(const struct conf_frontend *fe, const char *conf_path,
     srv = calloc(1, sizeof(*srv));
     d = calloc(1, sizeof(*d));
     ctx = new_ctx(TLS_server_method());
-    if (srv == NULL || d == NULL || ctx == NULL || pthread_mutex_init(&d->lock, NULL) != 0) {
+    if (srv == NULL || d == NULL || ctx == NULL ||
+        pthread_mutex_init(&d->lock, NULL) != 0) {
         free(d);
         d = NULL;
         say(&r, fe->line, "frontend %s: out of memory", fe->name);
@@ -676,8 +685,8 @@ int tls_server_new(const struct conf_frontend *fe, const char *conf_path,
             continue;
         /* The same checks OpenSSL makes when the pair is installed (key size under
          * the security level, ...), now rather than at the first handshake. */
-        if (SSL_CTX_use_cert_and_key(i == 0 ? ctx : scratch, e->leaf, e->key, e->chain, 1) !=
-            1)
+        if (SSL_CTX_use_cert_and_key(i == 0 ? ctx : scratch, e->leaf, e->key, e->chain,
+                                     1) != 1)
             say(&r, c->line, "frontend %s: certificate %s cannot be used: %s", fe->name,
                 c->cert_file, ssl_reason(NULL, why, sizeof(why)));
     }
@@ -731,7 +740,7 @@ SSL_CTX *tls_server_ctx(const struct tls_server *srv)
     return srv->ctx;
 }
 
-/* ---- client context ---------------------------------------------------------------- */
+/* ---- client context --------------------------------------------------------------- */
 
 /* Called with each new client session (TLS 1.3: after the handshake, per ticket). */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
@@ -785,7 +794,8 @@ int tls_client_new(const struct conf_pool *pool, const struct conf_server *s,
     cli = calloc(1, sizeof(*cli));
     d = calloc(1, sizeof(*d));
     ctx = new_ctx(TLS_client_method());
-    if (cli == NULL || d == NULL || ctx == NULL || pthread_mutex_init(&d->lock, NULL) != 0) {
+    if (cli == NULL || d == NULL || ctx == NULL ||
+        pthread_mutex_init(&d->lock, NULL) != 0) {
         free(d);
         d = NULL;
         say(&r, s->line, "pool %s: server %s: out of memory", pool->name, s->name);
@@ -804,8 +814,8 @@ int tls_client_new(const struct conf_pool *pool, const struct conf_server *s,
         snprintf(d->name, sizeof(d->name), "%s", s->tls_sni);
     else
         host_of(s->addr.text, d->name, sizeof(d->name));
-    d->name_is_ip =
-        inet_pton(AF_INET, d->name, ipbuf) == 1 || inet_pton(AF_INET6, d->name, ipbuf) == 1;
+    d->name_is_ip = inet_pton(AF_INET, d->name, ipbuf) == 1 ||
+                    inet_pton(AF_INET6, d->name, ipbuf) == 1;
     d->verify = s->tls_verify;
 
     if (s->tls_ca_file != NULL) {
@@ -817,8 +827,8 @@ int tls_client_new(const struct conf_pool *pool, const struct conf_server *s,
             fclose(fp);
             ERR_clear_error();
             if (SSL_CTX_load_verify_file(ctx, s->tls_ca_file) != 1)
-                say(&r, s->line, "pool %s: server %s: cannot load CA file %s: %s", pool->name,
-                    s->name, s->tls_ca_file,
+                say(&r, s->line, "pool %s: server %s: cannot load CA file %s: %s",
+                    pool->name, s->name, s->tls_ca_file,
                     ssl_reason("no PEM certificate found", why, sizeof(why)));
         }
     } else if (s->tls_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
@@ -826,8 +836,8 @@ int tls_client_new(const struct conf_pool *pool, const struct conf_server *s,
             pool->name, s->name, ssl_reason(NULL, why, sizeof(why)));
     }
     SSL_CTX_set_verify(ctx, s->tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_session_cache_mode(ctx,
-                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+                                            SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
     if (r.count > 0)
         goto fail;
@@ -910,9 +920,10 @@ void tls_client_keep_session(SSL *ssl)
     SSL_SESSION_free(old);
 }
 
-/* ---- a whole configuration ----------------------------------------------------------- */
+/* ---- a whole configuration -------------------------------------------------------- */
 
-static const struct tls_server *prev_frontend(const struct tls_set *prev, const char *name)
+static const struct tls_server *prev_frontend(const struct tls_set *prev,
+                                              const char *name)
 {
     if (prev == NULL)
         return NULL;
@@ -922,8 +933,8 @@ static const struct tls_server *prev_frontend(const struct tls_set *prev, const 
     return NULL;
 }
 
-int tls_set_new(const struct conf *conf, const struct tls_set *prev,
-                tls_report_fn report, void *arg, struct tls_set **out)
+int tls_set_new(const struct conf *conf, const struct tls_set *prev, tls_report_fn report,
+                void *arg, struct tls_set **out)
 {
     struct reporter r = {report, arg, conf->path, 0};
     struct tls_set *set = calloc(1, sizeof(*set));
@@ -938,8 +949,8 @@ int tls_set_new(const struct conf *conf, const struct tls_set *prev,
     set->pool_count = conf->pool_count;
     set->server_counts = calloc(conf->pool_count + 1, sizeof(*set->server_counts));
     set->servers = calloc(conf->pool_count + 1, sizeof(*set->servers));
-    if (set->frontends == NULL || set->frontend_names == NULL || set->server_counts == NULL ||
-        set->servers == NULL)
+    if (set->frontends == NULL || set->frontend_names == NULL ||
+        set->server_counts == NULL || set->servers == NULL)
         goto oom;
     for (size_t i = 0; i < conf->frontend_count; i++) {
         const struct conf_frontend *fe = &conf->frontends[i];
@@ -1016,7 +1027,8 @@ int tls_set_rotate_ticket_keys(struct tls_set *set)
 {
     int rc = 0;
     for (size_t i = 0; i < set->frontend_count; i++)
-        if (set->frontends[i] != NULL && tls_server_rotate_ticket_keys(set->frontends[i]) != 0)
+        if (set->frontends[i] != NULL &&
+            tls_server_rotate_ticket_keys(set->frontends[i]) != 0)
             rc = -1;
     return rc;
 }

@@ -123,8 +123,8 @@ const char *tls_client_name(const struct tls_client *cli);
  * Returns 0 and *out (possibly holding nothing when no TLS is configured), or -1
  * after reporting every problem.
  */
-int tls_set_new(const struct conf *conf, const struct tls_set *prev,
-                tls_report_fn report, void *arg, struct tls_set **out);
+int tls_set_new(const struct conf *conf, const struct tls_set *prev, tls_report_fn report,
+                void *arg, struct tls_set **out);
 void tls_set_free(struct tls_set *set);
 
 /* By index into conf->frontends / conf->pools[pool].servers of the conf the set was

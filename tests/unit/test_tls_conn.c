@@ -43,6 +43,7 @@ const char *tt_path(const char *name);
 int tt_make_ca(const char *name, const char *cn);
 int tt_make_cert(const char *name, const char *cn, const char *san, const char *ca);
 int tt_write_file(const char *name, const char *text);
+int tt_concat(const char *out, const char *a, const char *b);
 void tt_collect(void *arg, const char *msg);
 void tt_frontend(struct conf_frontend *fe, struct conf_tls_cert *certs, size_t n,
                  const char *const *files, const int *lines);
@@ -50,7 +51,7 @@ void tt_server(struct conf_server *s, const char *addr, const char *ca, const ch
                bool verify);
 
 #define LOOP_MAX 20000
-#define POLL_MS 3000
+#define POLL_MS  3000
 
 static struct tt_msgs msgs;
 static struct conf_tls_cert certs[8];
@@ -75,7 +76,8 @@ static void nonblock(int fd)
 /* The frontend "web" (mode http, min 1.2) with a, b, w in this order. */
 static struct tls_server *make_server(const char *min_version, enum conf_mode mode)
 {
-    static const char *const files[] = {"a.pem", "a.key", "b.pem", "b.key", "w.pem", "w.key"};
+    static const char *const files[] = {"a.pem", "a.key", "b.pem",
+                                        "b.key", "w.pem", "w.key"};
     static const int lines[] = {10, 12, 14};
     struct tls_server *srv = NULL;
 
@@ -94,7 +96,8 @@ static struct tls_client *make_client(const char *addr, const char *ca, const ch
     memset(&pool, 0, sizeof(pool));
     snprintf(pool.name, sizeof(pool.name), "app");
     tt_server(&server, addr, ca, sni, verify);
-    assert_int_equal(tls_client_new(&pool, &server, "conf.ini", tt_collect, &msgs, &cli), 0);
+    assert_int_equal(tls_client_new(&pool, &server, "conf.ini", tt_collect, &msgs, &cli),
+                     0);
     return cli;
 }
 
@@ -156,8 +159,10 @@ static void handshake(struct pair *p)
             sshut = shutdown(p->sfd, SHUT_WR) == 0;
         if (!wants(p->cst) && !wants(p->sst))
             return;
-        pfd[0] = (struct pollfd){.fd = wants(p->cst) ? p->cfd : -1, .events = events_of(p->cst)};
-        pfd[1] = (struct pollfd){.fd = wants(p->sst) ? p->sfd : -1, .events = events_of(p->sst)};
+        pfd[0] = (struct pollfd){.fd = wants(p->cst) ? p->cfd : -1,
+                                 .events = events_of(p->cst)};
+        pfd[1] = (struct pollfd){.fd = wants(p->sst) ? p->sfd : -1,
+                                 .events = events_of(p->sst)};
         n = poll(pfd, 2, POLL_MS);
         if (n <= 0)
             fail_msg("handshake stalled: client %d, server %d", p->cst, p->sst);
@@ -239,7 +244,7 @@ static int reset(void **state)
     return 0;
 }
 
-/* ---- certificate choice -------------------------------------------------------- */
+/* ---- certificate choice ----------------------------------------------------------- */
 
 static void sni_case(const char *sni, const char *expected_subject)
 {
@@ -287,7 +292,7 @@ static void test_tls_conn_no_sni_first_cert(void **state)
     sni_case("unknown.example.org", "/CN=a.example.com");
 }
 
-/* ---- ALPN and versions ------------------------------------------------------------- */
+/* ---- ALPN and versions ------------------------------------------------------------ */
 
 static void alpn_case(enum conf_mode mode, const unsigned char *offer, unsigned offer_len,
                       const char *expected)
@@ -316,8 +321,8 @@ static void test_tls_conn_alpn(void **state)
 
     alpn_case(CONF_MODE_HTTP, h2_h11, sizeof(h2_h11) - 1, "http/1.1");
     alpn_case(CONF_MODE_HTTP, h11, sizeof(h11) - 1, "http/1.1");
-    alpn_case(CONF_MODE_HTTP, NULL, 0, "");    /* no ALPN: accepted */
-    alpn_case(CONF_MODE_HTTP, h2, sizeof(h2) - 1, ""); /* h2 only: no answer */
+    alpn_case(CONF_MODE_HTTP, NULL, 0, "");             /* no ALPN: accepted */
+    alpn_case(CONF_MODE_HTTP, h2, sizeof(h2) - 1, "");  /* h2 only: no answer */
     alpn_case(CONF_MODE_TCP, h11, sizeof(h11) - 1, ""); /* tcp frontends: no ALPN */
 }
 
@@ -381,7 +386,7 @@ static void test_tls_conn_versions(void **state)
     tls_server_free(srv13);
 }
 
-/* ---- session tickets ------------------------------------------------------------------ */
+/* ---- session tickets -------------------------------------------------------------- */
 
 /* One connection offering `sess` (NULL: whatever the client context remembers);
  * returns whether it was resumed, and the session it ended with in *out. */
@@ -473,7 +478,7 @@ static void test_tls_conn_ticket_of_other_keys(void **state)
     tls_server_free(srv2);
 }
 
-/* ---- reload ---------------------------------------------------------------------------- */
+/* ---- reload ----------------------------------------------------------------------- */
 
 static void one_frontend_conf(struct conf *conf, struct conf_frontend *f)
 {
@@ -532,9 +537,10 @@ static void test_tls_conn_outlives_its_set(void **state)
     pair_close(&p);
 }
 
-/* ---- verification of servers ---------------------------------------------------------- */
+/* ---- verification of servers ------------------------------------------------------ */
 
-static void verify_case(const char *ca, const char *sni, bool verify, const char *client_error)
+static void verify_case(const char *ca, const char *sni, bool verify,
+                        const char *client_error)
 {
     struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
     struct tls_client *cli = make_client("127.0.0.1:443", ca, sni, verify);
@@ -544,7 +550,8 @@ static void verify_case(const char *ca, const char *sni, bool verify, const char
     handshake(&p);
     if (client_error == NULL) {
         if (p.cst != TLS_CONN_DONE || p.sst != TLS_CONN_DONE)
-            fail_msg("handshake failed: %s / %s", tls_conn_reason(&p.c), tls_conn_reason(&p.s));
+            fail_msg("handshake failed: %s / %s", tls_conn_reason(&p.c),
+                     tls_conn_reason(&p.s));
         if (verify)
             assert_int_equal(SSL_get_verify_result(tls_conn_ssl(&p.c)), X509_V_OK);
         exchange(&p);
@@ -573,6 +580,9 @@ static void test_tls_conn_verify_wrong_ca(void **state)
     (void)state;
     verify_case("ca2", "a.example.com", true,
                 "certificate verify failed: unable to get local issuer certificate");
+    /* no ca=: the system store, which does not know the test CA */
+    verify_case(NULL, "a.example.com", true,
+                "certificate verify failed: unable to get local issuer certificate");
     /* the same with verification off: accepted */
     verify_case("ca2", "a.example.com", false, NULL);
 }
@@ -581,12 +591,58 @@ static void test_tls_conn_verify_wrong_name(void **state)
 {
     (void)state;
     /* unknown name: the server falls back to a.pem, which does not cover it */
-    verify_case("ca", "other.example.com", true, "certificate verify failed: hostname mismatch");
+    verify_case("ca", "other.example.com", true,
+                "certificate verify failed: hostname mismatch");
     /* a wildcard covers one label only, on the client side too */
-    verify_case("ca", "y.x.w.example.com", true, "certificate verify failed: hostname mismatch");
+    verify_case("ca", "y.x.w.example.com", true,
+                "certificate verify failed: hostname mismatch");
 }
 
-/* ---- data and closes ---------------------------------------------------------------- */
+/* No SNI for an address: the IP is checked against the certificate's IP entries. */
+static void test_tls_conn_verify_ip_address(void **state)
+{
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_client *good = make_client("127.0.0.1:8443", "ca", NULL, true);
+    struct tls_client *bad = make_client("127.0.0.2:8443", "ca", NULL, true);
+    struct pair p;
+    (void)state;
+
+    pair_open(&p, srv, good);
+    handshake_ok(&p);
+    assert_null(tls_conn_sni(&p.c));
+    pair_close(&p);
+    pair_open(&p, srv, bad);
+    handshake(&p);
+    assert_int_equal(p.cst, TLS_CONN_ERROR);
+    assert_string_equal(tls_conn_reason(&p.c),
+                        "certificate verify failed: IP address mismatch");
+    pair_close(&p);
+    tls_client_free(good);
+    tls_client_free(bad);
+    tls_server_free(srv);
+}
+
+/* A certificate file holding the chain: every certificate of it is sent. */
+static void test_tls_conn_sends_chain(void **state)
+{
+    static const char *const files[] = {"afull.pem", "a.key"};
+    static const int lines[] = {10};
+    struct tls_server *srv = NULL;
+    struct tls_client *cli = make_client("127.0.0.1:443", "ca", "a.example.com", true);
+    struct pair p;
+    (void)state;
+
+    tt_frontend(&fe, certs, 1, files, lines);
+    assert_int_equal(tls_server_new(&fe, "conf.ini", NULL, tt_collect, &msgs, &srv), 0);
+    pair_open(&p, srv, cli);
+    handshake_ok(&p);
+    assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(tls_conn_ssl(&p.c))), 2);
+    pair_close(&p);
+    tls_client_free(cli);
+    tls_server_free(srv);
+}
+
+/* ---- data and closes -------------------------------------------------------------- */
 
 /* 1 MB client -> server -> client through small socket buffers: partial writes and
  * WANT_WRITE are exercised; every byte must come back in order. */
@@ -669,7 +725,8 @@ static void test_tls_conn_echo_1mb(void **state)
             fail_msg("client read: %zd %s", n, tls_conn_reason(&p.c));
         }
         if (!progress) {
-            struct pollfd pfd[2] = {{.fd = p.cfd, .events = cev}, {.fd = p.sfd, .events = sev}};
+            struct pollfd pfd[2] = {{.fd = p.cfd, .events = cev},
+                                    {.fd = p.sfd, .events = sev}};
             if (poll(pfd, 2, POLL_MS) <= 0)
                 fail_msg("echo stalled at %zu sent, %zu back", sent, back);
         }
@@ -784,6 +841,8 @@ int main(void)
         cmocka_unit_test_setup(test_tls_conn_verify_right_ca, reset),
         cmocka_unit_test_setup(test_tls_conn_verify_wrong_ca, reset),
         cmocka_unit_test_setup(test_tls_conn_verify_wrong_name, reset),
+        cmocka_unit_test_setup(test_tls_conn_verify_ip_address, reset),
+        cmocka_unit_test_setup(test_tls_conn_sends_chain, reset),
         cmocka_unit_test_setup(test_tls_conn_echo_1mb, reset),
         cmocka_unit_test_setup(test_tls_conn_clean_shutdown, reset),
         cmocka_unit_test_setup(test_tls_conn_bare_eof, reset),
@@ -799,9 +858,10 @@ int main(void)
     }
     if (tt_make_ca("ca", "Test CA") != 0 || tt_make_ca("ca2", "Other CA") != 0 ||
         tt_make_cert("a", "a.example.com", "DNS:a.example.com,IP:127.0.0.1", "ca") != 0 ||
-        tt_make_cert("b", "b.example.com", "DNS:b.example.com,DNS:www.b.example.com", "ca") !=
-            0 ||
-        tt_make_cert("w", "wild", "DNS:*.w.example.com", "ca") != 0) {
+        tt_make_cert("b", "b.example.com", "DNS:b.example.com,DNS:www.b.example.com",
+                     "ca") != 0 ||
+        tt_make_cert("w", "wild", "DNS:*.w.example.com", "ca") != 0 ||
+        tt_concat("afull.pem", "a.pem", "ca.pem") != 0) {
         fprintf(stderr, "cannot make the test certificates\n");
         tt_cleanup_dir();
         return 1;

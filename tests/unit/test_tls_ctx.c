@@ -35,6 +35,7 @@ const char *tt_path(const char *name);
 int tt_make_ca(const char *name, const char *cn);
 int tt_make_cert(const char *name, const char *cn, const char *san, const char *ca);
 int tt_write_file(const char *name, const char *text);
+int tt_concat(const char *out, const char *a, const char *b);
 void tt_collect(void *arg, const char *msg);
 void tt_frontend(struct conf_frontend *fe, struct conf_tls_cert *certs, size_t n,
                  const char *const *files, const int *lines);
@@ -78,7 +79,7 @@ static char *fmt(const char *f, const char *a, const char *b)
 
 static void test_tls_ctx_loads_every_pair(void **state)
 {
-    static const char *const files[] = {"a.pem", "a.key", "b.pem", "b.key",
+    static const char *const files[] = {"a.pem", "a.key", "b.pem",  "b.key",
                                         "w.pem", "w.key", "cn.pem", "cn.key"};
     static const int lines[] = {10, 12, 14, 16};
     struct tls_server *srv = NULL;
@@ -97,9 +98,8 @@ static void test_tls_ctx_sni_choice(void **state)
 {
     /* a: a.example.com + IP; b: b.example.com, www.b.example.com; w: *.w.example.com
      * and exact.w.example.com is b2's; cn: no SAN, CN cn.example.com */
-    static const char *const files[] = {"a.pem",  "a.key",  "b.pem",  "b.key",
-                                        "w.pem",  "w.key",  "cn.pem", "cn.key",
-                                        "b2.pem", "b2.key"};
+    static const char *const files[] = {"a.pem", "a.key",  "b.pem",  "b.key",  "w.pem",
+                                        "w.key", "cn.pem", "cn.key", "b2.pem", "b2.key"};
     static const int lines[] = {10, 12, 14, 16, 18};
     struct tls_server *srv = NULL;
     (void)state;
@@ -173,7 +173,8 @@ static void test_tls_ctx_garbage_pem(void **state)
             tt_path("garbage.pem"), NULL),
         fmt("conf.ini:9: frontend web: cannot load certificate %s: bad base64 decode",
             tt_path("broken.pem"), NULL),
-        fmt("conf.ini:11: frontend web: cannot load private key %s: no usable unencrypted "
+        fmt("conf.ini:11: frontend web: cannot load private key %s: no usable "
+            "unencrypted "
             "private key (unsupported)",
             tt_path("a.pem"), NULL),
     };
@@ -181,10 +182,24 @@ static void test_tls_ctx_garbage_pem(void **state)
     expect_failure(files, 4, lines, expected, 4);
 }
 
+static void test_tls_ctx_broken_chain(void **state)
+{
+    static const char *const files[] = {"abroken.pem", "a.key"};
+    static const int lines[] = {8};
+    const char *expected[] = {
+        fmt("conf.ini:8: frontend web: cannot load the chain in certificate %s: bad "
+            "base64 "
+            "decode",
+            tt_path("abroken.pem"), NULL),
+    };
+    (void)state;
+    expect_failure(files, 1, lines, expected, 1);
+}
+
 static void test_tls_ctx_every_problem_reported(void **state)
 {
-    static const char *const files[] = {"nope.pem", "a.key", "a.pem", "a.key",
-                                        "b.pem",    "a.key"};
+    static const char *const files[] = {"nope.pem", "a.key", "a.pem",
+                                        "a.key",    "b.pem", "a.key"};
     static const int lines[] = {10, 12, 14};
     const char *expected[] = {
         fmt("conf.ini:10: frontend web: cannot load certificate %s: No such file or "
@@ -200,7 +215,8 @@ static void test_tls_ctx_every_problem_reported(void **state)
     fe.tls_ciphers = "NOPE";
     {
         struct tls_server *srv = NULL;
-        assert_int_equal(tls_server_new(&fe, "conf.ini", NULL, tt_collect, &msgs, &srv), -1);
+        assert_int_equal(tls_server_new(&fe, "conf.ini", NULL, tt_collect, &msgs, &srv),
+                         -1);
         assert_null(srv);
     }
     assert_int_equal(msgs.count, 3);
@@ -209,7 +225,8 @@ static void test_tls_ctx_every_problem_reported(void **state)
 }
 
 /* Builds frontend "web" with a.pem and the given tls_ciphers / tls_min_version. */
-static int build_with(const char *ciphers, const char *min_version, struct tls_server **srv)
+static int build_with(const char *ciphers, const char *min_version,
+                      struct tls_server **srv)
 {
     static const char *const files[] = {"a.pem", "a.key"};
     static const int lines[] = {12};
@@ -262,7 +279,8 @@ static void test_tls_ctx_cipher_lists(void **state)
 
     /* an override, split between the two protocol versions */
     assert_int_equal(
-        build_with("ECDHE-ECDSA-AES256-GCM-SHA384:TLS_CHACHA20_POLY1305_SHA256", "1.2", &srv),
+        build_with("ECDHE-ECDSA-AES256-GCM-SHA384:TLS_CHACHA20_POLY1305_SHA256", "1.2",
+                   &srv),
         0);
     assert_true(has_cipher(tls_server_ctx(srv), "ECDHE-ECDSA-AES256-GCM-SHA384"));
     assert_false(has_cipher(tls_server_ctx(srv), "ECDHE-ECDSA-AES128-GCM-SHA256"));
@@ -285,8 +303,9 @@ static void test_tls_ctx_min_version(void **state)
     tls_server_free(srv);
     assert_int_equal(build_with(NULL, "1.1", &srv), -1);
     assert_int_equal(msgs.count, 1);
-    assert_string_equal(msgs.msgs[0],
-                        "conf.ini:3: frontend web: tls_min_version must be 1.2 or 1.3, not '1.1'");
+    assert_string_equal(
+        msgs.msgs[0],
+        "conf.ini:3: frontend web: tls_min_version must be 1.2 or 1.3, not '1.1'");
 }
 
 static void test_tls_ctx_client_names(void **state)
@@ -332,12 +351,14 @@ static void test_tls_ctx_client_bad_ca_file(void **state)
     tt_server(&s, "web.local:8443", "garbage", NULL, true);
     assert_int_equal(tls_client_new(&pool, &s, "conf.ini", tt_collect, &msgs, &cli), -1);
     assert_int_equal(msgs.count, 2);
-    assert_string_equal(msgs.msgs[0], fmt("conf.ini:7: pool app: server web1: cannot load CA "
-                                          "file %s: No such file or directory",
-                                          tt_path("nope.pem"), NULL));
-    assert_string_equal(msgs.msgs[1], fmt("conf.ini:7: pool app: server web1: cannot load CA "
-                                          "file %s: no certificate or crl found",
-                                          tt_path("garbage.pem"), NULL));
+    assert_string_equal(msgs.msgs[0],
+                        fmt("conf.ini:7: pool app: server web1: cannot load CA "
+                            "file %s: No such file or directory",
+                            tt_path("nope.pem"), NULL));
+    assert_string_equal(msgs.msgs[1],
+                        fmt("conf.ini:7: pool app: server web1: cannot load CA "
+                            "file %s: no certificate or crl found",
+                            tt_path("garbage.pem"), NULL));
 }
 
 /* A whole configuration: a good frontend, a bad one, a plain one, a good and a
@@ -382,9 +403,10 @@ static void test_tls_ctx_conf_check(void **state)
     assert_string_equal(msgs.msgs[0], fmt("conf.ini:9: frontend api: private key %s does "
                                           "not match certificate %s",
                                           tt_path("b.key"), tt_path("a.pem")));
-    assert_string_equal(msgs.msgs[1], fmt("conf.ini:21: pool app: server web2: cannot load "
-                                          "CA file %s: No such file or directory",
-                                          tt_path("nope.pem"), NULL));
+    assert_string_equal(msgs.msgs[1],
+                        fmt("conf.ini:21: pool app: server web2: cannot load "
+                            "CA file %s: No such file or directory",
+                            tt_path("nope.pem"), NULL));
     assert_int_equal(tls_set_new(&conf, NULL, tt_collect, &msgs, &set), -1);
     assert_null(set);
 
@@ -418,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup(test_tls_ctx_missing_key_file, reset),
         cmocka_unit_test_setup(test_tls_ctx_key_does_not_match, reset),
         cmocka_unit_test_setup(test_tls_ctx_garbage_pem, reset),
+        cmocka_unit_test_setup(test_tls_ctx_broken_chain, reset),
         cmocka_unit_test_setup(test_tls_ctx_every_problem_reported, reset),
         cmocka_unit_test_setup(test_tls_ctx_bad_cipher_list, reset),
         cmocka_unit_test_setup(test_tls_ctx_cipher_lists, reset),
@@ -435,14 +458,16 @@ int main(void)
     }
     if (tt_make_ca("ca", "Test CA") != 0 ||
         tt_make_cert("a", "a.example.com", "DNS:a.example.com,IP:127.0.0.1", "ca") != 0 ||
-        tt_make_cert("b", "b.example.com", "DNS:b.example.com,DNS:www.b.example.com", "ca") !=
-            0 ||
+        tt_make_cert("b", "b.example.com", "DNS:b.example.com,DNS:www.b.example.com",
+                     "ca") != 0 ||
         tt_make_cert("w", "wild", "DNS:*.w.example.com", "ca") != 0 ||
         tt_make_cert("cn", "cn.example.com", NULL, "ca") != 0 ||
-        tt_make_cert("b2", "cn-ignored.example.com", "DNS:exact.w.example.com", "ca") != 0 ||
+        tt_make_cert("b2", "cn-ignored.example.com", "DNS:exact.w.example.com", "ca") !=
+            0 ||
         tt_write_file("garbage.pem", "this is not PEM at all\n") != 0 ||
         tt_write_file("broken.pem", "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n"
-                                    "-----END CERTIFICATE-----\n") != 0) {
+                                    "-----END CERTIFICATE-----\n") != 0 ||
+        tt_concat("abroken.pem", "a.pem", "broken.pem") != 0) {
         fprintf(stderr, "cannot make the test certificates\n");
         tt_cleanup_dir();
         return 1;

@@ -24,6 +24,7 @@ const char *tt_path(const char *name);
 int tt_make_ca(const char *name, const char *cn);
 int tt_make_cert(const char *name, const char *cn, const char *san, const char *ca);
 int tt_write_file(const char *name, const char *text);
+int tt_concat(const char *out, const char *a, const char *b);
 void tt_collect(void *arg, const char *msg);
 void tt_frontend(struct conf_frontend *fe, struct conf_tls_cert *certs, size_t n,
                  const char *const *files, const int *lines);
@@ -94,8 +95,8 @@ int tt_make_cert(const char *name, const char *cn, const char *san, const char *
     if (san != NULL)
         snprintf(san_opt, sizeof(san_opt), "-addext 'subjectAltName=%s'", san);
     if (ca != NULL)
-        snprintf(ca_opt, sizeof(ca_opt), "-CA '%s/%s.pem' -CAkey '%s/%s.key'", dir, ca, dir,
-                 ca);
+        snprintf(ca_opt, sizeof(ca_opt), "-CA '%s/%s.pem' -CAkey '%s/%s.key'", dir, ca,
+                 dir, ca);
     return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                "-days 2 -subj '/CN=%s' -keyout '%s/%s.key' -out '%s/%s.pem' %s %s "
                ">/dev/null 2>&1",
@@ -110,6 +111,12 @@ int tt_write_file(const char *name, const char *text)
         return -1;
     fputs(text, f);
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* out = a followed by b (a certificate and its chain) */
+int tt_concat(const char *out, const char *a, const char *b)
+{
+    return run("cat '%s/%s' '%s/%s' > '%s/%s'", dir, a, dir, b, dir, out);
 }
 
 void tt_collect(void *arg, const char *msg)
