@@ -18,12 +18,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
@@ -642,6 +644,119 @@ static void test_tls_conn_sends_chain(void **state)
     tls_server_free(srv);
 }
 
+/* ---- threads ---------------------------------------------------------------------- */
+
+/* Workers share one tls_server and one tls_client while the keys rotate: each
+ * thread makes connections (half of them resumed through the shared client
+ * memory) and counts failures; no cmocka call in the threads. */
+struct worker_arg {
+    struct tls_server *srv;
+    struct tls_client *cli;
+    int done, failed, resumed;
+};
+
+#define THREADS          4
+#define CONNS_PER_THREAD 25
+
+static int quiet_handshake(struct pair *p)
+{
+    for (int i = 0; i < LOOP_MAX; i++) {
+        struct pollfd pfd[2];
+
+        if (wants(p->cst))
+            p->cst = tls_conn_handshake(&p->c);
+        if (wants(p->sst))
+            p->sst = tls_conn_handshake(&p->s);
+        if (!wants(p->cst) && !wants(p->sst))
+            return p->cst == TLS_CONN_DONE && p->sst == TLS_CONN_DONE ? 0 : -1;
+        if (p->cst == TLS_CONN_ERROR || p->sst == TLS_CONN_ERROR)
+            return -1;
+        pfd[0] = (struct pollfd){.fd = wants(p->cst) ? p->cfd : -1,
+                                 .events = events_of(p->cst)};
+        pfd[1] = (struct pollfd){.fd = wants(p->sst) ? p->sfd : -1,
+                                 .events = events_of(p->sst)};
+        if (poll(pfd, 2, POLL_MS) <= 0)
+            return -1;
+    }
+    return -1;
+}
+
+static void *worker(void *varg)
+{
+    struct worker_arg *a = varg;
+
+    for (int i = 0; i < CONNS_PER_THREAD; i++) {
+        struct pair p;
+        int fds[2];
+        char err[200], buf[8];
+        ssize_t n = 0;
+
+        memset(&p, 0, sizeof(p));
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+            a->failed++;
+            continue;
+        }
+        p.cfd = fds[0];
+        p.sfd = fds[1];
+        fcntl(p.cfd, F_SETFL, O_NONBLOCK);
+        fcntl(p.sfd, F_SETFL, O_NONBLOCK);
+        if (tls_conn_start_client(&p.c, a->cli, p.cfd, err, sizeof(err)) != 0 ||
+            tls_conn_start_server(&p.s, a->srv, p.sfd, err, sizeof(err)) != 0) {
+            a->failed++;
+            pair_close(&p);
+            continue;
+        }
+        p.cst = p.sst = TLS_CONN_WANT_WRITE;
+        if (quiet_handshake(&p) != 0) {
+            a->failed++;
+        } else {
+            /* one byte so that TLS 1.3 tickets reach the client memory (an empty
+             * socket buffer takes it at once) */
+            if (tls_conn_write(&p.s, "x", 1) == 1) {
+                for (int k = 0; k < 100; k++) {
+                    struct pollfd pfd = {.fd = p.cfd, .events = POLLIN};
+                    n = tls_conn_read(&p.c, buf, sizeof(buf));
+                    if (n != TLS_CONN_WANT_READ || poll(&pfd, 1, POLL_MS) <= 0)
+                        break;
+                }
+            }
+            a->failed += n != 1;
+            a->resumed += tls_conn_resumed(&p.c);
+            a->done++;
+        }
+        pair_close(&p);
+    }
+    return NULL;
+}
+
+static void test_tls_conn_threads_share_contexts(void **state)
+{
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_client *cli = make_client("127.0.0.1:443", NULL, "b.example.com", false);
+    struct worker_arg args[THREADS];
+    pthread_t tids[THREADS];
+    int resumed = 0;
+    (void)state;
+
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (struct worker_arg){.srv = srv, .cli = cli};
+        assert_int_equal(pthread_create(&tids[i], NULL, worker, &args[i]), 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(tls_server_rotate_ticket_keys(srv), 0);
+        nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(tids[i], NULL), 0);
+        assert_int_equal(args[i].failed, 0);
+        assert_int_equal(args[i].done, CONNS_PER_THREAD);
+        resumed += args[i].resumed;
+    }
+    assert_true(resumed > 0);
+    tls_client_free(cli);
+    tls_server_free(srv);
+}
+
 /* ---- data and closes -------------------------------------------------------------- */
 
 /* 1 MB client -> server -> client through small socket buffers: partial writes and
@@ -843,6 +958,7 @@ int main(void)
         cmocka_unit_test_setup(test_tls_conn_verify_wrong_name, reset),
         cmocka_unit_test_setup(test_tls_conn_verify_ip_address, reset),
         cmocka_unit_test_setup(test_tls_conn_sends_chain, reset),
+        cmocka_unit_test_setup(test_tls_conn_threads_share_contexts, reset),
         cmocka_unit_test_setup(test_tls_conn_echo_1mb, reset),
         cmocka_unit_test_setup(test_tls_conn_clean_shutdown, reset),
         cmocka_unit_test_setup(test_tls_conn_bare_eof, reset),
