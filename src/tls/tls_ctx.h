@@ -67,8 +67,10 @@ void tls_server_free(struct tls_server *srv);
  * decrypt (a ticket under the previous key is accepted and replaced by a new one).
  * tls_server_rotate_ticket_keys() makes the current key previous and draws a new
  * current one, so a ticket is honoured for between one and two rotation periods.
- * The caller drives it from its own timer (one rotation every few hours is usual:
- * tickets live up to two periods); set the timer once per set, not per worker.
+ * The caller drives it from its own timer (one rotation every hour is usual);
+ * set the timer once per set, not per worker. Independently of the keys, OpenSSL
+ * refuses a session older than the context's timeout (SSL_CTX_get_timeout: 7200 s
+ * by default), so rotating more slowly than hourly gains nothing.
  * Returns 0, or -1 if RAND_bytes failed (the keys are then unchanged).
  */
 int tls_server_rotate_ticket_keys(struct tls_server *srv);
