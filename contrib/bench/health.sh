@@ -20,7 +20,12 @@
 #
 # Usage: contrib/bench/health.sh        (builds raftlb in build-bench/ if needed)
 #   env: RAFTLB=path/to/raftlb HAPROXY=/usr/sbin/haproxy RUNS=1
-#        VARIANTS="rr hash" KEEP=1 (keep the temporary directory with the logs)
+#        VARIANTS="rr hash" EJECT_AFTER=N (raftlb eject_after; 0: passive off,
+#        as HAProxy) HAPROXY_RETRY_ON="conn-failure empty-response
+#        response-timeout" (add "500 502 503 504" to match raftlb's default
+#        retry_on_status = 500,502-504, which this file leaves as it is so that
+#        a raftlb that predates the key still runs) KEEP=1 (keep the temporary
+#        directory with the logs)
 # Only loopback addresses are used; every process started is stopped by pid.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,7 +82,8 @@ for run in $(seq "$RUNS"); do
             # bounded: 28 s of scenario, a few seconds of start and stop
             "${pin[@]}" timeout -k 5 90 python3 "$here/health_scenario.py" run \
                 --proxy "$proxy" --bin "$bin" --variant "$variant" --work "$work" \
-                --out "$out" --seed "$run" &
+                --out "$out" --seed "$run" ${EJECT_AFTER:+--eject-after "$EJECT_AFTER"} \
+                ${HAPROXY_RETRY_ON:+--haproxy-retry-on "$HAPROXY_RETRY_ON"} &
             child=$!
             if wait "$child"; then outs+=("$out"); else echo "  ($proxy $variant run $run failed: logs in $work/$proxy-$variant-$run)"; KEEP=1; fi
             child=

@@ -10,7 +10,7 @@ Subcommands:
   backend NAME PORT LOGFILE [LISTEN_AT]
       A threaded HTTP/1.1 keep-alive server: GET and POST answer 200 with NAME
       (500 once SIGUSR1 toggled it to failing; SIGUSR1 again: healthy). Every
-      request is logged as "RECV_TIME METHOD PATH X-SENT" (one unbuffered
+      request is logged as "RECV_TIME METHOD PATH X-SENT PEER_PORT" (one unbuffered
       O_APPEND write, so a SIGKILL loses nothing already logged). With
       LISTEN_AT (epoch seconds) it starts up, then waits until then to listen.
   run --proxy raftlb|haproxy --bin PATH --variant rr|hash --work DIR --out FILE
@@ -30,29 +30,41 @@ Figures (times in seconds, relative to the failure or to t=18):
                 HAProxy "Server app/bN is DOWN"); "-" when none.
   last traffic  b1 (SIGKILL, it cannot log): the later of the start of the last
                 client request in [3,7.9) that failed (but not with a 500, which
-                comes from b2) or took longer than
-                timeout_connect (1 s) and the last proxy log line in [3,18)
-                saying a connection to b1 failed (raftlb "connect to b1
-                failed", at log_level = info; HAProxy logs none);
+                comes from b2) or took longer than timeout_connect (1 s), and
+                the last proxy log line in [3,18) saying a connection to b1
+                failed (raftlb "connect to b1 failed", at log_level = info;
+                HAProxy logs none);
                 b2 (500): the last client request b2 logged in [8,18);
                 b3 (SIGSTOP): the later of the latest X-Sent stamp among the
                 requests b3 found queued when continued, sent in [13,18), and
                 the start of the last client request in [13,17.9) that took
-                longer than timeout_connect or failed (but not with a 500).
+                longer than timeout_connect or failed (but not with a 500), and
+                the last raftlb log line in [13,18) of a failed attempt on b3
+                ("b3 ...; retrying GET on another server").
                 ">N" when traffic reached the server in the last second of its
-                window (N s long): it was not taken out.
+                window (N s long): it was not taken out. It counts new
+                requests: when every client thread already waits on b3 (URI
+                hashing sends each thread there within milliseconds) none is
+                sent, and it can read ~0 while b3 is still in rotation; the
+                proxy's own retries are not seen. "down logged" is then the
+                figure.
   failed        requests with a non-200 status or an error (connect error,
                 reset, 10 s timeout), by start time per phase, as ALL(GET/POST).
   stall         longest request latency per phase.
-  load <50%     seconds of the phase (100 ms bins, by completion time) in
-                which fewer than half the baseline rate of requests completed:
-                closed-loop clients all end up waiting on a black-holed server.
+  stalled       seconds of the phase (100 ms bins, by completion time) in
+                which fewer than 10 % of the baseline rate of requests
+                completed: closed-loop clients all end up waiting on a
+                black-holed server. (The rate itself is no proxy figure: the
+                Python backends share CPU 1 with the clients and slow down
+                with more connections, and the machine may be shared.)
   full share    for b1..b3 after t=18: start of the first 1 s window (0.1 s
                 steps) in which the backend received >= 90 % of its baseline
                 share (its share of fresh client requests in [0.5,3)) of all
                 fresh client requests ("fresh": received < 1 s after sent, so
                 the queue b3 finds on SIGCONT does not count).
-  up logged     first proxy log line after t=18 saying the server is UP/BACK.
+  usable (log)  first proxy log line after t=18 after which the server is
+                neither DOWN nor EJECTED (UP, or BACK from an ejection when not
+                DOWN); "-" when it was not out at t=18.
 """
 
 import argparse
@@ -100,8 +112,9 @@ def backend_main(name, port, logfile, listen_at=0.0):
         disable_nagle_algorithm = True
 
         def answer(self):
-            os.write(fd, ("%.6f %s %s %s\n" % (time.time(), self.command, self.path,
-                                               self.headers.get("X-Sent", "-"))).encode())
+            os.write(fd, ("%.6f %s %s %s %d\n" % (
+                time.time(), self.command, self.path, self.headers.get("X-Sent", "-"),
+                self.client_address[1])).encode())
             n = int(self.headers.get("Content-Length") or 0)
             if n > 0:
                 self.rfile.read(n)
@@ -196,7 +209,7 @@ class Procs:
 # ---------------------------------------------------------- configurations ---
 
 
-def raftlb_conf(port, bports, variant):
+def raftlb_conf(port, bports, variant, eject_after=None):
     bal = "balance = roundrobin" if variant == "rr" else \
         "balance = maglev\nhash_key = uri\nbalance_factor = 0"
     servers = "\n".join("server = %s 127.0.0.1:%d slowstart=2s" % (n, p)
@@ -225,14 +238,16 @@ health_fast_interval = 500ms
 health_timeout = 500ms
 rise = 2
 fall = 3
+{"" if eject_after is None else "eject_after = %d" % eject_after}
 {servers}
 """
 
 
 def haproxy_conf(port, bports, variant, retry_on):
+    """retry_on: the words of HAProxy's retry-on, or None to leave it out."""
     bal = "balance roundrobin" if variant == "rr" else "balance uri\n    hash-type consistent"
     servers = "\n".join("    server %s 127.0.0.1:%d" % (n, p) for n, p in zip(NAMES, bports))
-    ro = "    retry-on conn-failure empty-response response-timeout\n" if retry_on else ""
+    ro = "    retry-on %s\n" % retry_on if retry_on else ""
     return f"""global
     nbthread 1
     log stderr format raw local0
@@ -322,7 +337,8 @@ def read_proxy_log(stream, events, logf):
 
 
 STATE_RE = re.compile(r"[Ss]erver +app/(b\d)\b(?: is)? +(DOWN|EJECTED|UP|BACK)\b")
-CONNFAIL_RE = re.compile(r"connect to (b\d) failed")  # raftlb, log_level = info
+# raftlb, log_level = info: a failed attempt on a server
+CONNFAIL_RE = re.compile(r"connect to (b\d) failed|: (b\d) [^;]*; retrying")
 
 
 def run_main(a):
@@ -365,7 +381,7 @@ def run_scenario(a, procs):
     if a.proxy == "raftlb":
         cfg = os.path.join(work, "raftlb.ini")
         with open(cfg, "w") as f:
-            f.write(raftlb_conf(pport, bports, a.variant))
+            f.write(raftlb_conf(pport, bports, a.variant, a.eject_after))
         chk = subprocess.run([a.bin, "-t", "-c", cfg], capture_output=True, text=True,
                              timeout=30)
         if chk.returncode != 0:
@@ -373,8 +389,8 @@ def run_scenario(a, procs):
         argv = pin(0) + [a.bin, "-c", cfg]
     else:
         cfg = os.path.join(work, "haproxy.cfg")
-        retry_on = True
-        for attempt in (True, False):
+        retry_on = a.haproxy_retry_on
+        for attempt in (retry_on, None):
             with open(cfg, "w") as f:
                 f.write(haproxy_conf(pport, bports, a.variant, attempt))
             chk = subprocess.run([a.bin, "-c", "-f", cfg], capture_output=True, text=True,
@@ -385,7 +401,8 @@ def run_scenario(a, procs):
             if not attempt:
                 sys.exit("health: haproxy -c refuses %s:\n%s%s" % (cfg, chk.stdout, chk.stderr))
         if not retry_on:
-            notes.append("haproxy: retry-on not supported, left out")
+            notes.append("haproxy: retry-on %s refused by haproxy -c, left out"
+                         % a.haproxy_retry_on)
         argv = pin(0) + [a.bin, "-db", "-f", cfg]
 
     events = []
@@ -439,6 +456,12 @@ def run_scenario(a, procs):
     hung = sum(t.is_alive() for t in threads)
     if hung:
         notes.append("%d client threads still waiting at the end" % hung)
+    try:
+        with open("/proc/%d/stat" % proxy.pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        marks["proxy cpu s"] = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
     procs.stop(proxy)
     reader.join(timeout=3)
     logf.close()
@@ -456,10 +479,10 @@ def run_scenario(a, procs):
         with open(path) as f:
             for line in f:
                 p = line.split()
-                if len(p) != 4:
+                if len(p) != 5:
                     continue
                 sent = float(p[3]) - t0 if p[3] != "-" else None
-                rows.append((float(p[0]) - t0, p[1], p[2], sent))
+                rows.append((float(p[0]) - t0, p[1], p[2], sent, int(p[4])))
         blog[n] = rows
     states = []
     for when, line in events:
@@ -468,7 +491,7 @@ def run_scenario(a, procs):
             states.append((round(when - t0, 3), m.group(1), m.group(2)))
         m = CONNFAIL_RE.search(line)
         if m:
-            states.append((round(when - t0, 3), m.group(1), "connfail"))
+            states.append((round(when - t0, 3), m.group(1) or m.group(2), "connfail"))
     res = analyze(reqs, blog, states)
     res.update(proxy=a.proxy, variant=a.variant, seed=a.seed, notes=notes, marks=marks,
                work=work, version=version_of(a))
@@ -506,6 +529,8 @@ def analyze(reqs, blog, states):
                 errs[k] = errs.get(k, 0) + 1
         served = {n: sum(1 for r in ph if r[5] == n and r[3] == 200) for n in NAMES}
         got = {n: sum(1 for x in blog[n] if lo <= x[0] < hi and fresh(x)) for n in NAMES}
+        conns = {n: len({x[4] for x in blog[n] if lo <= x[0] < hi and x[2] != "/"})
+                 for n in NAMES}
         res["phases"].append({
             "name": name, "lo": lo, "hi": hi, "requests": len(ph),
             "failed": sum(1 for r in ph if failed(r)),
@@ -514,8 +539,9 @@ def analyze(reqs, blog, states):
             "posts": sum(1 for r in ph if r[2] == "POST"),
             "stall": max((r[1] for r in ph), default=0.0),
             "errors": errs, "answered_200_by": served, "backend_received": got,
+            "conns": conns,
             "slow_time": round(sum(0.1 for b in range(int(lo * 10), int(hi * 10))
-                                   if bins.get(b, 0) < 0.05 * base_rate), 1),
+                                   if bins.get(b, 0) < 0.01 * base_rate), 1),
             "connfail": {n: sum(1 for s in states if s[1] == n and s[2] == "connfail"
                                 and lo <= s[0] < hi) for n in NAMES}})
 
@@ -527,7 +553,21 @@ def analyze(reqs, blog, states):
     down = {"b1": first_state("b1", ("DOWN", "EJECTED"), T_KILL),
             "b2": first_state("b2", ("DOWN", "EJECTED"), T_500),
             "b3": first_state("b3", ("DOWN", "EJECTED"), T_STOP)}
-    up = {n: first_state(n, ("UP", "BACK"), T_RECOVER) for n in ("b1", "b2", "b3")}
+    # usable again: neither DOWN (active checks) nor EJECTED (passive); a
+    # "BACK: ejection time over" of a server that is DOWN does not count
+    up = {}
+    for n in ("b1", "b2", "b3"):
+        down_, ejected, was_out, up[n] = False, False, False, None
+        for when, who, what in states:
+            if who != n or what == "connfail":
+                continue
+            down_ = {"DOWN": True, "UP": False}.get(what, down_)
+            ejected = {"EJECTED": True, "BACK": False}.get(what, ejected)
+            if when < T_RECOVER:
+                was_out = down_ or ejected
+            elif (was_out or down_ or ejected) and not (down_ or ejected):
+                up[n] = round(when - T_RECOVER, 3)
+                break
 
     # last traffic, and whether it lasted to the end of its window
     # b1 is the only server down in [3,8); a 500 comes from b2 (switched at 8),
@@ -545,6 +585,8 @@ def analyze(reqs, blog, states):
     b3 = [x[3] for x in blog["b3"] if x[3] is not None and T_STOP <= x[3] < T_RECOVER]
     b3 += [r[0] for r in reqs if T_STOP <= r[0] < T_RECOVER - 0.1 and r[3] != 500
            and (failed(r) or r[1] > TIMEOUT_CONNECT)]
+    b3 += [s[0] for s in states if s[1] == "b3" and s[2] == "connfail"
+           and T_STOP <= s[0] < T_RECOVER]
     last["b3"] = (max(b3) - T_STOP if b3 else None, T_RECOVER - T_STOP)
     res["down"], res["up"] = down, up
     res["last"] = {n: {"t": None if v[0] is None else round(v[0], 3),
@@ -627,27 +669,31 @@ def report_main(files):
                 row("stall  %-9s %4.0f-%-2.0fs" % (name, lo, hi),
                     lambda r, i=i: "%.2f" % r["phases"][i]["stall"])
             for n in ("b1", "b2", "b3"):
-                row("%s: up logged after t=18" % n, lambda r, n=n: fmt_t(r["up"][n]))
+                row("%s: usable (log) after t=18" % n, lambda r, n=n: fmt_t(r["up"][n]))
                 row("%s: full share after t=18" % n, lambda r, n=n: fmt_t(r["full_share"][n]))
             for i, (name, lo, hi) in enumerate(PHASES):
-                row("load <50%% %-9s %4.0f-%-2.0fs" % (name, lo, hi),
+                row("stalled   %-9s %4.0f-%-2.0fs" % (name, lo, hi),
                     lambda r, i=i: "%.1f" % r["phases"][i]["slow_time"])
             row("requests (failed)", lambda r: "%d(%d)" % (
                 r["total"], sum(ph["failed"] for ph in r["phases"])))
     print()
     print("raw counts per phase: requests, POSTs, failures by kind, 200s by backend "
-          "(client view), fresh client requests received by backend (backend logs)")
+          "(client view), fresh client requests received by backend (backend logs), "
+          "failed attempts on a backend in the proxy's log (connfail, raftlb only), "
+          "proxy-to-backend connections that carried client requests (conns)")
     for r in runs:
         print("-- %s %s run %d (%s; baseline share %s; logs %s)" % (
             r["proxy"], r["variant"], r["seed"], r["version"],
             " ".join("%s=%.2f" % kv for kv in sorted(r["baseline_share"].items())), r["work"]))
         for ph in r["phases"]:
-            print("   %-10s n=%-5d post=%-4d failed=%-5d %-24s ok_by=%s recv=%s connfail=%s" % (
+            print("   %-10s n=%-5d post=%-4d failed=%-5d %-16s ok_by=%s recv=%s connfail=%s "
+                  "conns=%s" % (
                 ph["name"], ph["requests"], ph["posts"], ph["failed"],
                 ",".join("%s:%d" % kv for kv in sorted(ph["errors"].items())) or "-",
                 "/".join(str(ph["answered_200_by"][n]) for n in NAMES),
                 "/".join(str(ph["backend_received"][n]) for n in NAMES),
-                "/".join(str(ph["connfail"][n]) for n in NAMES)))
+                "/".join(str(ph["connfail"][n]) for n in NAMES),
+                "/".join(str(ph["conns"][n]) for n in NAMES)))
         print("   state lines: %s" % (" ".join("%.2f:%s:%s" % tuple(s) for s in r["states"])
                                       or "none"))
         print("   timeline: %s" % " ".join("%s=%.3f" % kv for kv in r["marks"].items()))
@@ -668,6 +714,10 @@ def main():
     r.add_argument("--work", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--haproxy-retry-on",
+                   default="conn-failure empty-response response-timeout")
+    r.add_argument("--eject-after", type=int, default=None,
+                   help="raftlb eject_after (default: raftlb's own, 5)")
     p = sub.add_parser("report")
     p.add_argument("files", nargs="+")
     a = ap.parse_args()
