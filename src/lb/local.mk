@@ -30,7 +30,7 @@ LB_TESTS = \
 	tests/unit/test_lb_random2
 check_PROGRAMS += $(LB_TESTS)
 TESTS += $(LB_TESTS)
-EXTRA_DIST += tests/unit/test_lb_util.h
+EXTRA_DIST += tests/unit/test_lb_util.h tests/unit/lb_ring_ref.py
 
 tests_unit_test_lb_hash_SOURCES = tests/unit/test_lb_hash.c
 tests_unit_test_lb_hash_CFLAGS = $(TEST_CFLAGS)
