@@ -142,7 +142,7 @@ def backend_main(name, port, logfile, listen_at=0.0):
         def handle_error(self, request, client_address):
             pass  # resets by the proxy are part of the scenario
 
-    # a restarted backend is spawned a second early and listens at listen_at:
+    # a restarted backend is spawned 4 s early and listens at listen_at:
     # Python's start-up on the busy CPU would otherwise delay it by up to 2 s
     if listen_at > time.time():
         time.sleep(listen_at - time.time())
@@ -442,7 +442,7 @@ def run_scenario(a, procs):
     at(T_STOP)
     os.kill(backends["b3"].pid, signal.SIGSTOP)
     marks["stop"] = time.time() - t0
-    at(T_RECOVER - 1.0)
+    at(T_RECOVER - 4.0)
     start_backend(0, t0 + T_RECOVER)
     at(T_RECOVER)
     os.kill(backends["b2"].pid, signal.SIGUSR1)
