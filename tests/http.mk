@@ -10,6 +10,7 @@ HTTP_INTEGRATION_TESTS = \
 	tests/integration/test_health.py \
 	tests/integration/test_lb_drain.py \
 	tests/integration/test_health_passive.py \
+	tests/integration/test_health_https.py \
 	tests/integration/test_http_robust.py \
 	tests/integration/test_http_stop.py \
 	tests/integration/test_http_upstream_reuse.py \

@@ -94,6 +94,8 @@ struct conf_server {
     char *tls_ca_file;      /* ca=FILE, NULL: the system default store */
     char *tls_sni;          /* sni=NAME, NULL: the host part of the address */
     enum conf_server_state state; /* state=ready|drain|maint, default ready */
+    bool tls_options;       /* verify, ca or sni was given (they need tls or https
+                               checks) */
     int line;               /* where it was defined */
 };
 

@@ -661,10 +661,8 @@ static int set_server(struct conf_loader *L, const struct conf_key *k, void *bas
             bad = true;
         }
     }
-    if (!s.tls && (seen[7] || seen[8] || seen[9])) {
-        conf_report(L, L->lineno, "server %s: verify, ca and sni need tls", s.name);
-        bad = true;
-    }
+    /* verify, ca and sni need tls or health = https: checked with the pool */
+    s.tls_options = seen[7] || seen[8] || seen[9];
     /* Kept even when an option was bad, so that a later line with the same name is
      * reported as a duplicate. The configuration is not used anyway. */
     arr = realloc(p->servers, (p->server_count + 1) * sizeof(*arr));

@@ -250,6 +250,12 @@ static void check_pool(struct conf_loader *L, size_t i)
                         LB_RING_POINTS_TOTAL_MAX);
         }
     }
+    for (size_t j = 0; j < p->server_count; j++)
+        if (p->servers[j].tls_options && !p->servers[j].tls &&
+            p->health != CONF_HEALTH_HTTPS)
+            conf_report(L, p->servers[j].line,
+                        "server %s: verify, ca and sni need tls (or health = https)",
+                        p->servers[j].name);
     if (p->health == CONF_HEALTH_NONE || p->health == CONF_HEALTH_TCP) {
         static const char *const http_only[] = {"health_method", "health_path",
                                                 "health_host", "health_body",

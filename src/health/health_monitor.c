@@ -17,6 +17,7 @@
 #include "health/health_probe.h"
 #include "health/health_probe_http.h"
 #include "health/health_sched.h"
+#include "tls/tls_ctx.h"
 #include "util/log.h"
 
 #define REQUEST_MAX 1024
@@ -38,6 +39,7 @@ struct hm_server {
     bool ramping;                   /* slow start from back_ms */
     uint64_t back_ms;
     struct route_counter *counter;
+    struct tls_client *tls; /* health = https: the probes' client context */
     char request[REQUEST_MAX];
     size_t request_len;
     /* what the routing was last told */
@@ -234,6 +236,7 @@ static void start_probes(struct health_monitor *hm, uint64_t now)
         spec.request_len = s->request_len;
         spec.method = s->pool->cp->health_method;
         spec.expect = &s->pool->expect;
+        spec.tls = s->tls;
         s->probe = health_probe_start(hm->loop, &spec, probe_done, s);
         if (s->probe == NULL) {
             log_error("server %s/%s: out of memory for a health check; retrying",
@@ -423,6 +426,13 @@ static int pool_init(struct health_monitor *hm, struct hm_pool *hp,
     return 0;
 }
 
+static void tls_report(void *arg, const char *msg)
+{
+    char *err = arg;
+    if (err[0] == '\0')
+        snprintf(err, 512, "%s", msg);
+}
+
 static int server_init(struct health_monitor *hm, struct hm_server *s,
                        struct route_counters *reg, const struct hm_server *old,
                        uint64_t now, char *err, size_t errlen)
@@ -466,6 +476,16 @@ static int server_init(struct health_monitor *hm, struct hm_server *s,
                                 sizeof(why)) != 0) {
             snprintf(err, errlen, "%s:%d: server %s: health check request: %s",
                      hm->conf->path, cs->line, cs->name, why);
+            return -1;
+        }
+    }
+    if (cp->health == CONF_HEALTH_HTTPS && s->checked) {
+        /* probes speak TLS with the server's own settings (verify, ca, sni) */
+        struct conf_server with_tls = *cs;
+        char msg[512] = "";
+        with_tls.tls = true;
+        if (tls_client_new(cp, &with_tls, hm->conf->path, tls_report, msg, &s->tls) != 0) {
+            snprintf(err, errlen, "%s", msg[0] ? msg : "cannot set up TLS for checks");
             return -1;
         }
     }
@@ -572,6 +592,8 @@ void health_monitor_free(struct health_monitor *hm)
     for (size_t i = 0; hm->servers != NULL && i < hm->server_count; i++) {
         struct hm_server *s = &hm->servers[i];
         health_probe_cancel(s->probe);
+        if (s->tls != NULL)
+            tls_client_free(s->tls);
         if (s->counter != NULL && s->counter->health == s)
             s->counter->health = NULL;
     }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "health/health_probe_http.h"
+#include "tls/tls_conn.h"
 
 #define PROBE_BUF_MAX (HEALTH_HTTP_HEAD_MAX + HEALTH_HTTP_BODY_MAX + 4096u)
 
@@ -27,6 +28,10 @@ struct health_probe {
     struct timespec started;
     bool http;
     bool connected;
+    const struct tls_client *tls_cli; /* https */
+    bool tls_on;                      /* tls below is started */
+    bool tls_ready;                   /* handshake done */
+    struct tls_conn tls;
     const char *request;
     size_t request_len, sent;
     struct health_result pending; /* what the idle watcher reports */
@@ -52,6 +57,12 @@ static void stop(struct health_probe *p)
     ev_io_stop(p->loop, &p->io);
     ev_timer_stop(p->loop, &p->timer);
     ev_idle_stop(p->loop, &p->idle);
+    if (p->tls_on) {
+        if (p->tls_ready)
+            tls_conn_shutdown(&p->tls); /* best effort; the fd closes next */
+        tls_conn_free(&p->tls);
+        p->tls_on = false;
+    }
     if (p->fd >= 0)
         close(p->fd);
     p->fd = -1;
@@ -109,9 +120,104 @@ static int classify(struct health_probe *p, bool eof)
     return 1;
 }
 
+/* Waits for `events` on the socket. */
+static void want(struct health_probe *p, int events)
+{
+    if ((p->io.events & (EV_READ | EV_WRITE)) == events && ev_is_active(&p->io))
+        return;
+    ev_io_stop(p->loop, &p->io);
+    ev_io_set(&p->io, p->fd, events);
+    ev_io_start(p->loop, &p->io);
+}
+
+/* Sends the rest of the request: 1 when all went, 0 when waiting, -1 finished. */
+static int send_request(struct health_probe *p)
+{
+    while (p->sent < p->request_len) {
+        ssize_t n;
+        if (p->tls_on) {
+            n = tls_conn_write(&p->tls, p->request + p->sent, p->request_len - p->sent);
+            if (n == TLS_CONN_WANT_READ || n == TLS_CONN_WANT_WRITE) {
+                want(p, n == TLS_CONN_WANT_READ ? EV_READ : EV_WRITE);
+                return 0;
+            }
+            if (n < 0) {
+                finish(p, HEALTH_OUTCOME_RESET, 0);
+                return -1;
+            }
+        } else {
+            n = send(p->fd, p->request + p->sent, p->request_len - p->sent, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                    want(p, EV_WRITE);
+                    return 0;
+                }
+                finish(p, outcome_of_errno(errno), 0);
+                return -1;
+            }
+        }
+        p->sent += (size_t)n;
+    }
+    return 1;
+}
+
+/* Reads and classifies the answer; returns when waiting or finished. */
+static void read_answer(struct health_probe *p)
+{
+    for (;;) {
+        ssize_t n;
+        if (p->len == sizeof(p->buf)) {
+            /* the pure classifier decides within its limits; a response that
+             * still needs more is not one a health check should wait for */
+            if (!classify(p, true))
+                finish(p, HEALTH_OUTCOME_BAD_RESPONSE, 0);
+            return;
+        }
+        if (p->tls_on) {
+            n = tls_conn_read(&p->tls, p->buf + p->len, sizeof(p->buf) - p->len);
+            if (n == TLS_CONN_WANT_READ || n == TLS_CONN_WANT_WRITE) {
+                want(p, n == TLS_CONN_WANT_READ ? EV_READ : EV_WRITE);
+                return;
+            }
+            if (n == TLS_CONN_CLOSED)
+                n = 0;
+            else if (n < 0) {
+                if (p->len > 0 && classify(p, true))
+                    return;
+                finish(p, HEALTH_OUTCOME_RESET, 0);
+                return;
+            }
+        } else {
+            n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - p->len, 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    want(p, EV_READ);
+                    return;
+                }
+                if (errno == EINTR)
+                    continue;
+                if (p->len > 0 && classify(p, true))
+                    return;
+                finish(p, outcome_of_errno(errno), 0);
+                return;
+            }
+        }
+        if (n > 0) {
+            p->len += (size_t)n;
+            if (classify(p, false))
+                return;
+            continue;
+        }
+        if (!classify(p, true))
+            finish(p, HEALTH_OUTCOME_CLOSED, 0);
+        return;
+    }
+}
+
 static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct health_probe *p = w->data;
+    (void)loop;
     (void)revents;
     if (!p->connected) {
         int err = 0;
@@ -129,54 +235,30 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
             finish(p, HEALTH_OUTCOME_OK, 0);
             return;
         }
-    }
-    if (p->sent < p->request_len) {
-        ssize_t n = send(p->fd, p->request + p->sent, p->request_len - p->sent,
-                         MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        if (p->tls_cli != NULL) {
+            char why[200];
+            if (tls_conn_start_client(&p->tls, p->tls_cli, p->fd, why, sizeof(why)) != 0) {
+                finish(p, HEALTH_OUTCOME_TLS_ERROR, 0);
                 return;
-            finish(p, outcome_of_errno(errno), 0);
-            return;
+            }
+            p->tls_on = true;
         }
-        p->sent += (size_t)n;
-        if (p->sent < p->request_len)
-            return;
-        ev_io_stop(loop, &p->io);
-        ev_io_set(&p->io, p->fd, EV_READ);
-        ev_io_start(loop, &p->io);
-        return;
     }
-    for (;;) {
-        ssize_t n;
-        if (p->len == sizeof(p->buf)) {
-            /* the pure classifier decides within its limits; a response that
-             * still needs more is not one a health check should wait for */
-            if (!classify(p, true))
-                finish(p, HEALTH_OUTCOME_BAD_RESPONSE, 0);
+    if (p->tls_on && !p->tls_ready) {
+        int st = tls_conn_handshake(&p->tls);
+        if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+            want(p, st == TLS_CONN_WANT_READ ? EV_READ : EV_WRITE);
             return;
         }
-        n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - p->len, 0);
-        if (n > 0) {
-            p->len += (size_t)n;
-            if (classify(p, false))
-                return;
-            continue;
-        }
-        if (n == 0) {
-            if (!classify(p, true))
-                finish(p, HEALTH_OUTCOME_CLOSED, 0);
+        if (st != TLS_CONN_DONE) {
+            finish(p, HEALTH_OUTCOME_TLS_ERROR, 0);
             return;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        if (errno == EINTR)
-            continue;
-        if (p->len > 0 && classify(p, true))
-            return;
-        finish(p, outcome_of_errno(errno), 0);
-        return;
+        p->tls_ready = true;
     }
+    if (p->sent < p->request_len && send_request(p) <= 0)
+        return;
+    read_answer(p);
 }
 
 struct health_probe *health_probe_start(struct ev_loop *loop,
@@ -191,6 +273,7 @@ struct health_probe *health_probe_start(struct ev_loop *loop,
     p->loop = loop;
     p->fd = -1;
     p->http = spec->http;
+    p->tls_cli = spec->tls;
     p->request = spec->request;
     p->request_len = spec->request_len;
     p->done = done;

@@ -4,7 +4,9 @@
  *
  * tcp: a non-blocking connect; it passes when the connection is established.
  * http: connect, send the request built by health_http_request(), read the
- * answer and classify it with health_http_resp_feed() as bytes arrive. Both end
+ * answer and classify it with health_http_resp_feed() as bytes arrive.
+ * https: the same over TLS (tls_conn, client side, with the server's context:
+ * verification, SNI); a failed handshake is HEALTH_OUTCOME_TLS_ERROR. All end
  * after `timeout_ms` at the latest (HEALTH_OUTCOME_TIMEOUT). The callback runs
  * exactly once per started probe, from the event loop (never from start), unless
  * the probe is cancelled first; the probe is freed right after the callback.
@@ -24,6 +26,8 @@
 #include "health/health_expect.h"
 #include "health/health_fsm.h"
 
+struct tls_client;
+
 struct health_probe;
 
 typedef void (*health_probe_done_fn)(void *arg, const struct health_result *r);
@@ -37,6 +41,7 @@ struct health_probe_spec {
     size_t request_len;
     const char *method;                 /* http: for HEAD (no body follows) */
     const struct health_expect *expect; /* http; must outlive the probe */
+    const struct tls_client *tls;       /* https: the client context; NULL: plain */
 };
 
 /*

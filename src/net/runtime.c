@@ -95,16 +95,6 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
                     }
             }
     }
-    for (size_t p = 0; p < conf->pool_count; p++) {
-        if (conf->pools[p].health == CONF_HEALTH_HTTPS) {
-            snprintf(msg, sizeof(msg),
-                     "%s:%d: pool %s: health = https is not supported by this version "
-                     "of raftlb (use http or tcp)",
-                     conf->path, conf->pools[p].line, conf->pools[p].name);
-            report(arg, msg);
-            rc = -1;
-        }
-    }
     for (size_t p = 0; p < conf->pool_count; p++)
         for (size_t s = 0; s < conf->pools[p].server_count; s++) {
             const struct conf_server *sv = &conf->pools[p].servers[s];

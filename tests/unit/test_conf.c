@@ -370,7 +370,7 @@ static const struct bad_case bad_cases[] = {
      {"%F:6: server b: option 'maxconn' needs a value: maxconn=..."}},
     {"verify without tls",
      BASE "server = b 127.0.0.1:9002 verify=off\n",
-     {"%F:6: server b: verify, ca and sni need tls"}},
+     {"%F:6: server b: verify, ca and sni need tls (or health = https)"}},
     {"bad enumeration",
      BASE "balance = magelv\n",
      {"%F:6: balance: expected roundrobin, leastconn, random2, ring or maglev, got "
