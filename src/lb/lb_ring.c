@@ -46,11 +46,15 @@ struct ring_table {
 /* The top 32 bits of wyrand's output for counter value z: the 128-bit product
  * z * (z ^ RING_WY_XOR), its two halves xor-ed. One multiplication per point;
  * wyrand passes BigCrush and PractRand. */
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 ring_u128;
+#endif
+
 static inline uint32_t wy_top32(uint64_t z)
 {
     uint64_t y = z ^ RING_WY_XOR, hi, lo;
 #ifdef __SIZEOF_INT128__
-    unsigned __int128 p = (unsigned __int128)z * y;
+    ring_u128 p = (ring_u128)z * y;
     hi = (uint64_t)(p >> 64);
     lo = (uint64_t)p;
 #else
