@@ -646,34 +646,33 @@ def report_main(files):
             print("== %s, run %d  (raftlb %s | haproxy %s)" % (
                 variant, seed, "roundrobin" if variant == "rr" else "maglev, hash_key=uri",
                 "roundrobin" if variant == "rr" else "balance uri, hash-type consistent"))
-            print("%-34s" % "" + "".join("%16s" % p for p in proxies))
+            print(("%-28s" % "" + "".join("  %-26s" % p for p in proxies)).rstrip())
 
             def row(label, get):
                 cells = []
                 for p in proxies:
                     r = cols[p]
-                    cells.append("%16s" % (get(r) if r else "n/a"))
-                print("%-34s%s" % (label, "".join(cells)))
+                    cells.append("  %-26s" % (get(r) if r else "n/a"))
+                print(("%-28s%s" % (label, "".join(cells))).rstrip())
+
+            def last(r, n):
+                v = r["last"][n]
+                return ">%.0f" % v["window"] if v["never"] else fmt_t(v["t"])
+            print("out after failure (s)       down logged / last traffic")
             what = {"b1": "b1 SIGKILL t=3", "b2": "b2 500 t=8", "b3": "b3 SIGSTOP t=13"}
             for n in ("b1", "b2", "b3"):
-                row("%s: down logged after" % what[n], lambda r, n=n: fmt_t(r["down"][n]))
-                row("%s: last traffic after" % what[n], lambda r, n=n: (
-                    ">%.0f" % r["last"][n]["window"] if r["last"][n]["never"]
-                    else fmt_t(r["last"][n]["t"])))
+                row("  " + what[n], lambda r, n=n: "%s / %s" % (fmt_t(r["down"][n]), last(r, n)))
+            print("phase                       failed ALL(GET/POST) / stall s / stalled s")
             for i, (name, lo, hi) in enumerate(PHASES):
-                row("failed %-9s %4.0f-%-2.0fs ALL(GET/POST)" % (name, lo, hi),
-                    lambda r, i=i: "%d(%d/%d)" % (r["phases"][i]["failed"],
-                                                  r["phases"][i]["failed_get"],
-                                                  r["phases"][i]["failed_post"]))
-            for i, (name, lo, hi) in enumerate(PHASES):
-                row("stall  %-9s %4.0f-%-2.0fs" % (name, lo, hi),
-                    lambda r, i=i: "%.2f" % r["phases"][i]["stall"])
+                row("  %-10s %2.0f-%-2.0fs" % (name, lo, hi),
+                    lambda r, i=i: "%d(%d/%d) / %.2f / %.1f" % (
+                    r["phases"][i]["failed"], r["phases"][i]["failed_get"],
+                    r["phases"][i]["failed_post"], r["phases"][i]["stall"],
+                    r["phases"][i]["slow_time"]))
+            print("back after t=18 (s)         usable (log) / full share")
             for n in ("b1", "b2", "b3"):
-                row("%s: usable (log) after t=18" % n, lambda r, n=n: fmt_t(r["up"][n]))
-                row("%s: full share after t=18" % n, lambda r, n=n: fmt_t(r["full_share"][n]))
-            for i, (name, lo, hi) in enumerate(PHASES):
-                row("stalled   %-9s %4.0f-%-2.0fs" % (name, lo, hi),
-                    lambda r, i=i: "%.1f" % r["phases"][i]["slow_time"])
+                row("  " + n, lambda r, n=n: "%s / %s" % (fmt_t(r["up"][n]),
+                                                          fmt_t(r["full_share"][n])))
             row("requests (failed)", lambda r: "%d(%d)" % (
                 r["total"], sum(ph["failed"] for ph in r["phases"])))
     print()
