@@ -211,6 +211,7 @@ int route_build(const struct conf *conf, const struct route_server_override *ove
         f->max_header_bytes = cf->max_header_bytes;
         f->max_headers = cf->max_headers;
         f->max_body_bytes = cf->max_body_bytes;
+        f->timeout_tls_handshake_ms = cf->timeout_tls_handshake_ms;
         f->pool = route_find_pool(r, cf->pool_name);
         if (f->pool == NULL) {
             snprintf(err, errlen, "frontend %s: no pool named %s", cf->name,
@@ -237,6 +238,17 @@ void route_free(struct route *r)
     free(r->pools);
     free(r->frontends);
     free(r);
+}
+
+void route_set_tls(struct route *r, void *arg,
+                   struct tls_server *(*frontend)(void *arg, size_t i),
+                   struct tls_client *(*server)(void *arg, size_t pool, size_t i))
+{
+    for (size_t i = 0; i < r->frontend_count; i++)
+        r->frontends[i].tls = frontend(arg, i);
+    for (size_t p = 0; p < r->pool_count; p++)
+        for (size_t i = 0; i < r->pools[p].server_count; i++)
+            r->pools[p].servers[i].tls = server(arg, p, i);
 }
 
 const struct route_frontend *route_find_frontend(const struct route *r, const char *name)

@@ -25,6 +25,9 @@
 #include "conf/conf.h"
 #include "lb/lb.h"
 
+struct tls_server;
+struct tls_client;
+
 /* The state of a server as the routing sees it (from health, admin, the cluster). */
 enum route_server_state {
     ROUTE_SERVER_UP = 0,
@@ -81,6 +84,9 @@ struct route_server {
     uint32_t weight; /* effective, in 1/ROUTE_WEIGHT_SCALE units */
     enum route_server_state state;
     struct route_counter *counter; /* never NULL */
+    /* TLS to this server (`tls` on its line), or NULL: borrowed from the runtime's
+     * tls_set, valid as long as this snapshot (set by route_set_tls()) */
+    struct tls_client *tls;
 };
 
 struct route_pool {
@@ -115,6 +121,9 @@ struct route_frontend {
     uint32_t max_header_bytes;
     uint32_t max_headers;
     uint64_t max_body_bytes;
+    /* TLS termination (tls_cert), or NULL: borrowed like route_server.tls */
+    struct tls_server *tls;
+    uint32_t timeout_tls_handshake_ms;
 };
 
 struct route {
@@ -137,6 +146,17 @@ int route_build(const struct conf *conf, const struct route_server_override *ove
                 struct route **out, char *err, size_t errlen);
 
 void route_free(struct route *r);
+
+/*
+ * Before publication: attaches the TLS contexts of the set built from the same
+ * conf as `r`. `frontend(arg, i)` and `server(arg, pool, i)` return the context of
+ * conf->frontends[i] / conf->pools[pool].servers[i] (NULL: no TLS); route_build
+ * keeps the conf's order. The caller must keep the set alive as long as `r`
+ * (the runtime retires both through qsbr). The callbacks keep OpenSSL out of here.
+ */
+void route_set_tls(struct route *r, void *arg,
+                   struct tls_server *(*frontend)(void *arg, size_t i),
+                   struct tls_client *(*server)(void *arg, size_t pool, size_t i));
 
 /* Lookups by name; NULL when absent. */
 const struct route_frontend *route_find_frontend(const struct route *r, const char *name);
