@@ -7,6 +7,14 @@
  * -> connected: both directions pump until both are shut -> end() writes the
  * access-log line and frees everything. Every function that may end the session
  * returns -1 after end() and the caller must not touch the session again.
+ *
+ * TLS (a frontend with tls_cert, a server with tls): a side with TLS gets a
+ * tls_conn and its two watchers call tls_event(), which redoes whatever waits on
+ * that fd (handshake, read, write or close_notify) in the direction OpenSSL asked
+ * for (a read may wait for EV_WRITE and a write for EV_READ). The client's
+ * handshake runs first, under timeout_tls_handshake, and only then is a server
+ * picked; a server's handshake runs after its TCP connect, under the same connect
+ * timer. A side without TLS keeps the plain recv/send path and its watchers.
  */
 #include "config.h"
 
@@ -26,6 +34,7 @@
 #include "lb/lb.h"
 #include "net/route.h"
 #include "net/worker.h"
+#include "tls/tls_conn.h"
 #include "util/log.h"
 
 #define TRIES_MAX 32u          /* connection attempts per session, at most */
@@ -49,6 +58,16 @@ struct dir {
     uint64_t bytes;
 };
 
+/* The TLS state of one side. Each *_ev is 0, EV_READ or EV_WRITE: what the
+ * pending operation of that kind waits for. */
+struct tls_side {
+    struct tls_conn c;
+    bool handshaking;
+    uint8_t hs_ev; /* handshake */
+    uint8_t rd_ev; /* reading application data from this side */
+    uint8_t wr_ev; /* writing to this side (data or close_notify) */
+};
+
 struct tcp_session {
     struct session base;
     struct worker *w;
@@ -60,13 +79,16 @@ struct tcp_session {
     ev_tstamp active[SIDE_COUNT];  /* loop time of the last transfer on a side */
     struct dir up;   /* client -> server */
     struct dir down; /* server -> client */
-    bool connected;
+    bool connected;  /* to the server, TLS handshake included */
+    bool tls_on[SIDE_COUNT];
+    struct tls_side tls[SIDE_COUNT];
     struct route_counter *counter; /* in-flight counter held, or NULL */
     struct route_counter *tried[TRIES_MAX];
     uint32_t tries;
     uint32_t retries;
     ev_tstamp timeout_connect_s;
     ev_tstamp timeout_server_s;
+    ev_tstamp timeout_client_s;
     uint64_t key_hash;
     bool has_key;
     const char *connect_error; /* why the last attempt failed */
@@ -77,10 +99,14 @@ struct tcp_session {
     char pool[CONF_NAME_MAX];
     char server[CONF_NAME_MAX];
     char server_addr[sizeof(((struct conf_addr *)0)->text)];
+    char tls_version[16]; /* client side, for the access log; "" when plain */
+    char tls_sni[256];
+    char tls_error[200];  /* why the server's handshake failed (connect_error) */
     char bufs[];
 };
 
 static int connect_next(struct tcp_session *s);
+static void tls_event(struct tcp_session *s, enum side side, int revents);
 
 static const char *side_name[SIDE_COUNT] = {"client", "server"};
 
@@ -108,6 +134,11 @@ static void release_server(struct tcp_session *s)
     ev_io_stop(s->w->loop, &s->rd[SIDE_SERVER]);
     ev_io_stop(s->w->loop, &s->wr[SIDE_SERVER]);
     ev_timer_stop(s->w->loop, &s->idle[SIDE_SERVER]);
+    if (s->tls_on[SIDE_SERVER]) {
+        tls_conn_free(&s->tls[SIDE_SERVER].c);
+        memset(&s->tls[SIDE_SERVER], 0, sizeof(s->tls[SIDE_SERVER]));
+        s->tls_on[SIDE_SERVER] = false;
+    }
     if (s->fd[SIDE_SERVER] >= 0) {
         close(s->fd[SIDE_SERVER]);
         s->fd[SIDE_SERVER] = -1;
@@ -125,17 +156,30 @@ static void end(struct tcp_session *s, const char *how)
     if (log_access_enabled()) {
         char client[INET6_ADDRSTRLEN + 8];
         peer_text(&s->peer, client, sizeof(client));
-        log_access("tcp client=%s frontend=%s pool=%s server=%s addr=%s tries=%u "
-                   "bytes_in=%llu bytes_out=%llu duration_ms=%.0f end=%s",
-                   client, s->frontend, s->pool, s->server[0] ? s->server : "-",
-                   s->server_addr[0] ? s->server_addr : "-", s->tries,
-                   (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
-                   (ev_now(w->loop) - s->start) * 1000.0, how);
+        if (!s->tls_on[SIDE_CLIENT])
+            log_access("tcp client=%s frontend=%s pool=%s server=%s addr=%s tries=%u "
+                       "bytes_in=%llu bytes_out=%llu duration_ms=%.0f end=%s",
+                       client, s->frontend, s->pool, s->server[0] ? s->server : "-",
+                       s->server_addr[0] ? s->server_addr : "-", s->tries,
+                       (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
+                       (ev_now(w->loop) - s->start) * 1000.0, how);
+        else
+            log_access("tcp client=%s frontend=%s pool=%s server=%s addr=%s tries=%u "
+                       "bytes_in=%llu bytes_out=%llu duration_ms=%.0f end=%s tls=%s "
+                       "sni=%s",
+                       client, s->frontend, s->pool, s->server[0] ? s->server : "-",
+                       s->server_addr[0] ? s->server_addr : "-", s->tries,
+                       (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
+                       (ev_now(w->loop) - s->start) * 1000.0, how,
+                       s->tls_version[0] ? s->tls_version : "-",
+                       s->tls_sni[0] ? s->tls_sni : "-");
     }
     release_server(s);
     ev_io_stop(w->loop, &s->rd[SIDE_CLIENT]);
     ev_io_stop(w->loop, &s->wr[SIDE_CLIENT]);
     ev_timer_stop(w->loop, &s->idle[SIDE_CLIENT]);
+    if (s->tls_on[SIDE_CLIENT])
+        tls_conn_free(&s->tls[SIDE_CLIENT].c);
     close(s->fd[SIDE_CLIENT]);
     worker_session_remove(w, &s->base);
     free(s);
@@ -179,6 +223,69 @@ static const char *error_end(enum side side, int e)
     return side == SIDE_CLIENT ? "client_error" : "server_error";
 }
 
+/* Arms the watchers of TLS side `side` for what its pending operations wait for. */
+static void tls_arm(struct tcp_session *s, enum side side)
+{
+    const struct tls_side *t = &s->tls[side];
+    unsigned ev = (unsigned)t->hs_ev | t->rd_ev | t->wr_ev;
+    if (ev & EV_READ)
+        ev_io_start(s->w->loop, &s->rd[side]);
+    else
+        ev_io_stop(s->w->loop, &s->rd[side]);
+    if (ev & EV_WRITE)
+        ev_io_start(s->w->loop, &s->wr[side]);
+    else
+        ev_io_stop(s->w->loop, &s->wr[side]);
+}
+
+/* Whether to read from `side` (plain: its read watcher, nothing else). On a TLS
+ * side a read already waiting for EV_WRITE keeps waiting for it, and bytes
+ * OpenSSL holds already are read on the next loop iteration (no fd event would
+ * come for them). */
+static void src_wait(struct tcp_session *s, enum side side, bool on)
+{
+    struct tls_side *t;
+    if (!s->tls_on[side]) {
+        if (on)
+            ev_io_start(s->w->loop, &s->rd[side]);
+        else
+            ev_io_stop(s->w->loop, &s->rd[side]);
+        return;
+    }
+    t = &s->tls[side];
+    if (!on)
+        t->rd_ev = 0;
+    else if (t->rd_ev == 0)
+        t->rd_ev = EV_READ;
+    tls_arm(s, side);
+    if (on && t->rd_ev == EV_READ && tls_conn_pending(&t->c))
+        ev_feed_event(s->w->loop, &s->rd[side], EV_READ);
+}
+
+/* Whether to write to `side` (plain: its write watcher). */
+static void dst_wait(struct tcp_session *s, enum side side, bool on)
+{
+    struct tls_side *t;
+    if (!s->tls_on[side]) {
+        if (on)
+            ev_io_start(s->w->loop, &s->wr[side]);
+        else
+            ev_io_stop(s->w->loop, &s->wr[side]);
+        return;
+    }
+    t = &s->tls[side];
+    if (!on)
+        t->wr_ev = 0;
+    else if (t->wr_ev == 0)
+        t->wr_ev = EV_WRITE;
+    tls_arm(s, side);
+}
+
+static uint8_t want_ev(ssize_t st)
+{
+    return st == TLS_CONN_WANT_READ ? EV_READ : EV_WRITE;
+}
+
 /* Writes what `d` holds to its destination; passes FIN on once it is empty. */
 static int dir_flush(struct tcp_session *s, struct dir *d)
 {
@@ -189,12 +296,29 @@ static int dir_flush(struct tcp_session *s, struct dir *d)
 
     if (!s->connected) {
         /* the client spoke first: hold its bytes until the server is connected */
-        ev_io_stop(s->w->loop, &s->rd[src]);
+        src_wait(s, src, false);
         return 0;
     }
 
     while (d->pos < d->len) {
-        ssize_t n = send(s->fd[dst], d->buf + d->pos, d->len - d->pos, MSG_NOSIGNAL);
+        ssize_t n;
+        if (s->tls_on[dst]) {
+            n = tls_conn_write(&s->tls[dst].c, d->buf + d->pos, d->len - d->pos);
+            if (n > 0) {
+                d->pos += (uint32_t)n;
+                wrote = true;
+                continue;
+            }
+            if (n == TLS_CONN_WANT_READ || n == TLS_CONN_WANT_WRITE) {
+                s->tls[dst].wr_ev = want_ev(n);
+                break;
+            }
+            log_debug("%s: TLS write to %s: %s", s->frontend, side_name[dst],
+                      tls_conn_reason(&s->tls[dst].c));
+            end(s, error_end(dst, 0));
+            return -1;
+        }
+        n = send(s->fd[dst], d->buf + d->pos, d->len - d->pos, MSG_NOSIGNAL);
         if (n > 0) {
             d->pos += (uint32_t)n;
             wrote = true;
@@ -212,17 +336,27 @@ static int dir_flush(struct tcp_session *s, struct dir *d)
         touch(s, dst);
     if (d->pos < d->len) {
         /* back-pressure: stop reading until the destination takes the rest */
-        ev_io_stop(s->w->loop, &s->rd[src]);
-        ev_io_start(s->w->loop, &s->wr[dst]);
+        src_wait(s, src, false);
+        dst_wait(s, dst, true);
         return 0;
     }
     d->pos = d->len = 0;
-    ev_io_stop(s->w->loop, &s->wr[dst]);
     if (!d->eof) {
-        ev_io_start(s->w->loop, &s->rd[src]);
+        dst_wait(s, dst, false);
+        src_wait(s, src, true);
         return 0;
     }
     if (!d->shut) {
+        if (s->tls_on[dst]) {
+            /* a close_notify first; shutdown() then ends the TCP stream too */
+            int st = tls_conn_shutdown(&s->tls[dst].c);
+            if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+                s->tls[dst].wr_ev = want_ev(st);
+                dst_wait(s, dst, true);
+                return 0;
+            }
+        }
+        dst_wait(s, dst, false);
         d->shut = true;
         /* ENOTCONN after a reset is fine: the other direction will see it */
         shutdown(s->fd[dst], SHUT_WR);
@@ -234,10 +368,46 @@ static int dir_flush(struct tcp_session *s, struct dir *d)
     return 0;
 }
 
+/* One read from a TLS side: a close_notify or a bare EOF is the side's FIN. */
+static int dir_read_tls(struct tcp_session *s, struct dir *d)
+{
+    enum side src = d->src;
+    struct tls_side *t = &s->tls[src];
+    ssize_t n = tls_conn_read(&t->c, d->buf, TCP_SESSION_BUF_BYTES);
+    if (n > 0) {
+        d->len = (uint32_t)n;
+        d->pos = 0;
+        d->bytes += (uint64_t)n;
+        t->rd_ev = EV_READ;
+        touch(s, src);
+        return dir_flush(s, d);
+    }
+    if (n == TLS_CONN_WANT_READ || n == TLS_CONN_WANT_WRITE) {
+        t->rd_ev = want_ev(n);
+        tls_arm(s, src);
+        return 0;
+    }
+    if (n == TLS_CONN_CLOSED) {
+        if (!tls_conn_clean_close(&t->c))
+            log_debug("%s: %s closed without close_notify", s->frontend, side_name[src]);
+        d->eof = true;
+        t->rd_ev = 0;
+        tls_arm(s, src);
+        return dir_flush(s, d);
+    }
+    log_debug("%s: TLS read from %s: %s", s->frontend, side_name[src],
+              tls_conn_reason(&t->c));
+    end(s, error_end(src, 0));
+    return -1;
+}
+
 static int dir_read(struct tcp_session *s, struct dir *d)
 {
     enum side src = d->src;
-    ssize_t n = recv(s->fd[src], d->buf, TCP_SESSION_BUF_BYTES, 0);
+    ssize_t n;
+    if (s->tls_on[src])
+        return dir_read_tls(s, d);
+    n = recv(s->fd[src], d->buf, TCP_SESSION_BUF_BYTES, 0);
     if (n > 0) {
         d->len = (uint32_t)n;
         d->pos = 0;
@@ -281,20 +451,51 @@ static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
     dir_flush(s, &s->down);
 }
 
-static int connected(struct tcp_session *s)
+/* The server is reachable (TLS handshake done, if any): relay both ways. */
+static int relay_start(struct tcp_session *s)
 {
-    struct ev_loop *loop = s->w->loop;
     s->connected = true;
     health_mailbox_post(s->w->shared->health, s->counter, HEALTH_REQ_OK);
-    ev_io_stop(loop, &s->wr[SIDE_SERVER]);
-    ev_io_init(&s->rd[SIDE_SERVER], on_server_read, s->fd[SIDE_SERVER], EV_READ);
     idle_start(s, SIDE_SERVER, s->timeout_server_s);
-    ev_io_start(loop, &s->rd[SIDE_SERVER]);
+    src_wait(s, SIDE_SERVER, true);
     /* what the client sent while we were connecting goes out now */
     if (s->up.len > 0 || s->up.eof)
         return dir_flush(s, &s->up);
-    ev_io_start(loop, &s->rd[SIDE_CLIENT]);
+    src_wait(s, SIDE_CLIENT, true);
     return 0;
+}
+
+static void on_tls_server_rd(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    tls_event(OWNER(io, struct tcp_session, rd[SIDE_SERVER]), SIDE_SERVER, revents);
+}
+
+static void on_tls_server_wr(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    tls_event(OWNER(io, struct tcp_session, wr[SIDE_SERVER]), SIDE_SERVER, revents);
+}
+
+static int handshake_step(struct tcp_session *s, enum side side);
+
+/* The TCP connection to the server is up. */
+static int connected(struct tcp_session *s)
+{
+    struct ev_loop *loop = s->w->loop;
+    ev_io_stop(loop, &s->wr[SIDE_SERVER]);
+    if (s->tls_on[SIDE_SERVER]) {
+        /* the handshake runs under the connect timer (connect() may not have
+         * armed it when it succeeded at once) */
+        ev_io_init(&s->rd[SIDE_SERVER], on_tls_server_rd, s->fd[SIDE_SERVER], EV_READ);
+        ev_io_init(&s->wr[SIDE_SERVER], on_tls_server_wr, s->fd[SIDE_SERVER], EV_WRITE);
+        if (!ev_is_active(&s->idle[SIDE_SERVER]))
+            idle_start(s, SIDE_SERVER, s->timeout_connect_s);
+        s->tls[SIDE_SERVER].handshaking = true;
+        return handshake_step(s, SIDE_SERVER);
+    }
+    ev_io_init(&s->rd[SIDE_SERVER], on_server_read, s->fd[SIDE_SERVER], EV_READ);
+    return relay_start(s);
 }
 
 /* The attempt on the current server failed: try the next one, or give up. */
@@ -309,6 +510,75 @@ static int connect_failed(struct tcp_session *s, const char *why)
         return connect_next(s);
     end(s, "connect_failed");
     return -1;
+}
+
+/* The client's handshake is done: note what it chose, then find a server. */
+static int client_tls_ready(struct tcp_session *s)
+{
+    const struct tls_conn *c = &s->tls[SIDE_CLIENT].c;
+    const char *sni = tls_conn_sni(c);
+    snprintf(s->tls_version, sizeof(s->tls_version), "%s", tls_conn_version(c));
+    if (sni != NULL)
+        snprintf(s->tls_sni, sizeof(s->tls_sni), "%s", sni);
+    idle_start(s, SIDE_CLIENT, s->timeout_client_s);
+    return connect_next(s);
+}
+
+/* One step of `side`'s handshake; on success goes on to the next stage. */
+static int handshake_step(struct tcp_session *s, enum side side)
+{
+    struct tls_side *t = &s->tls[side];
+    int st = tls_conn_handshake(&t->c);
+    if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+        t->hs_ev = want_ev(st);
+        tls_arm(s, side);
+        return 0;
+    }
+    t->handshaking = false;
+    t->hs_ev = 0;
+    tls_arm(s, side);
+    if (st == TLS_CONN_DONE)
+        return side == SIDE_CLIENT ? client_tls_ready(s) : relay_start(s);
+    if (side == SIDE_CLIENT) {
+        char client[INET6_ADDRSTRLEN + 8];
+        peer_text(&s->peer, client, sizeof(client));
+        log_info("%s: TLS handshake with client %s failed: %s", s->frontend, client,
+                 tls_conn_reason(&t->c));
+        end(s, "tls_handshake_failed");
+        return -1;
+    }
+    snprintf(s->tls_error, sizeof(s->tls_error), "TLS handshake: %s",
+             tls_conn_reason(&t->c));
+    return connect_failed(s, s->tls_error);
+}
+
+/* Readiness on a TLS side: redo what waits for it. */
+static void tls_event(struct tcp_session *s, enum side side, int revents)
+{
+    struct tls_side *t = &s->tls[side];
+    struct dir *in = side == SIDE_CLIENT ? &s->up : &s->down;
+    struct dir *out = side == SIDE_CLIENT ? &s->down : &s->up;
+    if (t->handshaking) {
+        if (t->hs_ev & revents)
+            handshake_step(s, side);
+        return;
+    }
+    if ((t->wr_ev & revents) && dir_flush(s, out) != 0)
+        return;
+    if (t->rd_ev & revents)
+        dir_read(s, in);
+}
+
+static void on_tls_client_rd(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    tls_event(OWNER(io, struct tcp_session, rd[SIDE_CLIENT]), SIDE_CLIENT, revents);
+}
+
+static void on_tls_client_wr(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    tls_event(OWNER(io, struct tcp_session, wr[SIDE_CLIENT]), SIDE_CLIENT, revents);
 }
 
 static void on_server_write(struct ev_loop *loop, ev_io *io, int revents)
@@ -338,8 +608,15 @@ static void on_client_idle(struct ev_loop *loop, ev_timer *t, int revents)
     struct tcp_session *s = OWNER(t, struct tcp_session, idle[SIDE_CLIENT]);
     (void)loop;
     (void)revents;
-    if (idle_expired(s, SIDE_CLIENT))
+    if (s->tls[SIDE_CLIENT].handshaking) {
+        char client[INET6_ADDRSTRLEN + 8];
+        peer_text(&s->peer, client, sizeof(client));
+        log_info("%s: TLS handshake with client %s failed: not done after %.0f ms",
+                 s->frontend, client, s->idle_s[SIDE_CLIENT] * 1000.0);
+        end(s, "tls_handshake_timeout");
+    } else if (idle_expired(s, SIDE_CLIENT)) {
         end(s, "client_timeout");
+    }
 }
 
 static void on_server_idle(struct ev_loop *loop, ev_timer *t, int revents)
@@ -348,7 +625,8 @@ static void on_server_idle(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     if (!s->connected)
-        connect_failed(s, "connect timeout");
+        connect_failed(s, s->tls[SIDE_SERVER].handshaking ? "TLS handshake timeout"
+                                                          : "connect timeout");
     else if (idle_expired(s, SIDE_SERVER))
         end(s, "server_timeout");
 }
@@ -407,6 +685,13 @@ static int connect_next(struct tcp_session *s)
         return connect_failed(s, strerror(errno));
     s->fd[SIDE_SERVER] = fd;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (srv->tls != NULL) {
+        /* now: the snapshot (and srv->tls) may be gone by the time we connect */
+        if (tls_conn_start_client(&s->tls[SIDE_SERVER].c, srv->tls, fd, s->tls_error,
+                                  sizeof(s->tls_error)) != 0)
+            return connect_failed(s, s->tls_error);
+        s->tls_on[SIDE_SERVER] = true;
+    }
     ev_io_init(&s->wr[SIDE_SERVER], on_server_write, fd, EV_WRITE);
     if (connect(fd, (const struct sockaddr *)&srv->addr, srv->addr_len) == 0)
         return connected(s);
@@ -416,7 +701,7 @@ static int connect_next(struct tcp_session *s)
     idle_start(s, SIDE_SERVER, s->timeout_connect_s);
     /* read the client meanwhile (one buffer at most), saving a loop iteration */
     if (s->up.len == 0 && !s->up.eof)
-        ev_io_start(loop, &s->rd[SIDE_CLIENT]);
+        src_wait(s, SIDE_CLIENT, true);
     return 0;
 }
 
@@ -471,7 +756,23 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
     ev_init(&s->idle[SIDE_CLIENT], on_client_idle);
     ev_init(&s->idle[SIDE_SERVER], on_server_idle);
     worker_session_add(w, &s->base, &tcp_session_ops);
-    idle_start(s, SIDE_CLIENT, fe->timeout_client_ms / 1000.0);
+    s->timeout_client_s = fe->timeout_client_ms / 1000.0;
+    if (fe->tls != NULL) {
+        char why[200];
+        if (tls_conn_start_server(&s->tls[SIDE_CLIENT].c, fe->tls, fd, why,
+                                  sizeof(why)) != 0) {
+            log_error("%s: %s", fe->name, why);
+            end(s, "tls_error");
+            return -1;
+        }
+        s->tls_on[SIDE_CLIENT] = true;
+        s->tls[SIDE_CLIENT].handshaking = true;
+        ev_io_init(&s->rd[SIDE_CLIENT], on_tls_client_rd, fd, EV_READ);
+        ev_io_init(&s->wr[SIDE_CLIENT], on_tls_client_wr, fd, EV_WRITE);
+        idle_start(s, SIDE_CLIENT, fe->timeout_tls_handshake_ms / 1000.0);
+        return handshake_step(s, SIDE_CLIENT) == 0 ? 0 : -1;
+    }
+    idle_start(s, SIDE_CLIENT, s->timeout_client_s);
     return connect_next(s) == 0 ? 0 : -1;
 }
 
