@@ -12,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "net/runtime.h"
+#include "tls/tls_ctx.h"
 #include "util/log.h"
 
 static void usage(FILE *out)
@@ -80,6 +81,13 @@ int main(int argc, char **argv)
         return 1;
     }
     conf_diag_free(&diag);
+    /* certificates, keys, CA files, cipher lists: what conf_load cannot see */
+    if (tls_conf_check(conf, report_stderr, NULL) != 0) {
+        if (!test)
+            fprintf(stderr, "raftlb: not starting\n");
+        conf_free(conf);
+        return 1;
+    }
     if (test) {
         printf("%s: configuration OK\n", path);
         conf_free(conf);

@@ -20,11 +20,13 @@
 #include "net/route.h"
 #include "net/session.h"
 #include "net/worker.h"
+#include "tls/tls_ctx.h"
 #include "util/log.h"
 #include "util/qsbr.h"
 
 #define WORKERS_MAX 256
 #define RECLAIM_INTERVAL_S 0.05
+#define TICKET_ROTATE_S 3600.0 /* session ticket keys (see tls_ctx.h) */
 
 /* One bind address of the configuration and its sockets, one per worker. */
 struct bind {
@@ -54,6 +56,8 @@ struct runtime {
     struct health_mailbox mbox;
     bool mbox_on;
     struct health_monitor *hm;
+    struct tls_set *tls;  /* of conf; the snapshots borrow from it (route_set_tls) */
+    ev_timer tickets;     /* rotates tls's ticket keys */
     bool draining;
 };
 
@@ -71,10 +75,10 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
             report(arg, msg);
             rc = -1;
         }
-        if (f->cert_count > 0) {
+        if (f->cert_count > 0 && f->mode == CONF_MODE_HTTP) {
             snprintf(msg, sizeof(msg),
                      "%s:%d: frontend %s: TLS termination (tls_cert) is not supported "
-                     "by this version of raftlb",
+                     "yet in HTTP mode (it works with mode = tcp)",
                      conf->path, f->certs[0].line, f->name);
             report(arg, msg);
             rc = -1;
@@ -98,11 +102,18 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
     for (size_t p = 0; p < conf->pool_count; p++)
         for (size_t s = 0; s < conf->pools[p].server_count; s++) {
             const struct conf_server *sv = &conf->pools[p].servers[s];
-            if (sv->tls) {
+            const struct conf_frontend *user = NULL;
+            if (!sv->tls)
+                continue;
+            for (size_t i = 0; i < conf->frontend_count && user == NULL; i++)
+                if (conf->frontends[i].mode == CONF_MODE_HTTP &&
+                    strcmp(conf->frontends[i].pool_name, conf->pools[p].name) == 0)
+                    user = &conf->frontends[i];
+            if (user != NULL) {
                 snprintf(msg, sizeof(msg),
-                         "%s:%d: server %s: TLS to servers is not supported by this "
-                         "version of raftlb",
-                         conf->path, sv->line, sv->name);
+                         "%s:%d: server %s: TLS to servers is not supported yet in HTTP "
+                         "mode (pool %s is used by frontend %s, mode = http)",
+                         conf->path, sv->line, sv->name, conf->pools[p].name, user->name);
                 report(arg, msg);
                 rc = -1;
             }
@@ -269,15 +280,46 @@ static void on_reclaim(struct ev_loop *loop, ev_timer *t, int revents)
         ev_timer_stop(loop, t);
 }
 
-/* Builds a snapshot of `conf` with what `hm` says about the servers. */
+static void tls_set_free_cb(void *p)
+{
+    tls_set_free(p);
+}
+
+static struct tls_server *tls_frontend_of(void *set, size_t i)
+{
+    return tls_set_frontend(set, i);
+}
+
+static struct tls_client *tls_server_of(void *set, size_t pool, size_t i)
+{
+    return tls_set_server(set, pool, i);
+}
+
+/* Builds a snapshot of `conf` with what `hm` says about the servers and the TLS
+ * contexts of `tls` (built from the same conf). */
 static int build_route(struct runtime *rt, const struct conf *conf, struct health_monitor *hm,
-                       uint64_t generation, struct route **out, char *err, size_t errlen)
+                       struct tls_set *tls, uint64_t generation, struct route **out,
+                       char *err, size_t errlen)
 {
     size_t n = 0;
     const struct route_server_override *ov = NULL;
     if (hm != NULL)
         ov = health_monitor_overrides(hm, &n);
-    return route_build(conf, ov, n, &rt->counters, generation, out, err, errlen);
+    if (route_build(conf, ov, n, &rt->counters, generation, out, err, errlen) != 0)
+        return -1;
+    route_set_tls(*out, tls, tls_frontend_of, tls_server_of);
+    return 0;
+}
+
+/* Hourly: new session ticket keys for every TLS frontend (the old ones still
+ * decrypt for one more period). */
+static void on_tickets(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct runtime *rt = t->data;
+    (void)loop;
+    (void)revents;
+    if (tls_set_rotate_ticket_keys(rt->tls) != 0)
+        log_error("TLS: cannot draw new session ticket keys; keeping the current ones");
 }
 
 static void health_changed(void *arg)
@@ -298,7 +340,8 @@ static void on_rebuild(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     if (rt->hm == NULL)
         return;
-    if (build_route(rt, rt->conf, rt->hm, rt->generation + 1, &r, err, sizeof(err)) != 0) {
+    if (build_route(rt, rt->conf, rt->hm, rt->tls, rt->generation + 1, &r, err,
+                    sizeof(err)) != 0) {
         log_error("health: cannot rebuild the routing table: %s; retrying in 1 s", err);
         ev_timer_set(&rt->rebuild, 1., 0.);
         ev_timer_start(rt->loop, &rt->rebuild);
@@ -328,6 +371,7 @@ static void reload(struct runtime *rt)
     struct bind *nb = NULL;
     size_t nn = 0;
     struct route *r = NULL;
+    struct tls_set *ntls = NULL;
     char err[768];
 
     log_info("reload: reading %s", rt->path);
@@ -341,6 +385,11 @@ static void reload(struct runtime *rt)
         log_error("reload: keeping the current configuration");
         goto out;
     }
+    /* certificates are read again: a renewed file on disk is served after SIGHUP */
+    if (tls_set_new(nc, rt->tls, report_to_log, NULL, &ntls) != 0) {
+        log_error("reload: TLS settings have errors; keeping the current configuration");
+        goto out;
+    }
     if (workers_for(nc) != rt->nworkers)
         log_warn("reload: a change of workers takes effect at the next restart; "
                  "keeping %zu", rt->nworkers);
@@ -352,7 +401,7 @@ static void reload(struct runtime *rt)
     nhm = health_monitor_new(rt->loop, nc, &rt->counters, rt->hm, health_changed, rt, err,
                              sizeof(err));
     if (nhm == NULL ||
-        build_route(rt, nc, nhm, rt->generation + 1, &r, err, sizeof(err)) != 0) {
+        build_route(rt, nc, nhm, ntls, rt->generation + 1, &r, err, sizeof(err)) != 0) {
         health_monitor_free(nhm);
         nhm = NULL;
         /* close the sockets opened for this attempt only */
@@ -374,6 +423,12 @@ static void reload(struct runtime *rt)
         log_error("reload: %s; the logs keep their destinations", err);
     rt->generation++;
     publish(rt, r);
+    /* the old snapshot still points into the old set: retired after it, freed with
+     * it; connections made from it hold their own SSL_CTX references */
+    if (rt->tls != NULL)
+        qsbr_retire(&rt->shared.qsbr, rt->tls, tls_set_free_cb);
+    rt->tls = ntls;
+    ntls = NULL;
     health_monitor_claim(nhm);
     health_monitor_free(rt->hm);
     rt->hm = nhm;
@@ -389,6 +444,7 @@ static void reload(struct runtime *rt)
              (unsigned long long)rt->generation, rt->conf->frontend_count,
              rt->conf->pool_count);
 out:
+    tls_set_free(ntls);
     conf_diag_free(&diag);
     if (nc != NULL)
         conf_free(nc);
@@ -487,6 +543,10 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
                  path);
         goto out;
     }
+    if (tls_set_new(conf, NULL, report_to_log, NULL, &rt.tls) != 0) {
+        snprintf(err, errlen, "%s: the TLS settings have errors (see the error log)", path);
+        goto out;
+    }
     atomic_init(&rt.shared.route, NULL);
     atomic_init(&rt.shared.conns, 0);
     atomic_init(&rt.shared.max_conns, conf->global.max_connections);
@@ -520,7 +580,7 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
     if (rt.hm == NULL)
         goto out_binds;
     health_monitor_claim(rt.hm);
-    if (build_route(&rt, conf, rt.hm, ++rt.generation, &r, err, errlen) != 0)
+    if (build_route(&rt, conf, rt.hm, rt.tls, ++rt.generation, &r, err, errlen) != 0)
         goto out_binds;
     atomic_store(&rt.shared.route, r);
 
@@ -541,6 +601,9 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
     rt.reclaim.data = &rt;
     ev_init(&rt.grace, on_grace);
     rt.grace.data = &rt;
+    ev_timer_init(&rt.tickets, on_tickets, TICKET_ROTATE_S, TICKET_ROTATE_S);
+    rt.tickets.data = &rt;
+    ev_timer_start(rt.loop, &rt.tickets);
 
     binds_post(&rt);
     posted = true;
@@ -570,6 +633,7 @@ out_loop:
     ev_timer_stop(rt.loop, &rt.reclaim);
     ev_timer_stop(rt.loop, &rt.grace);
     ev_timer_stop(rt.loop, &rt.rebuild);
+    ev_timer_stop(rt.loop, &rt.tickets);
     if (rt.conf->global.pid_file != NULL && rc == 0)
         unlink(rt.conf->global.pid_file);
 out_binds:
@@ -593,6 +657,7 @@ out_workers:
 out_qsbr:
     qsbr_fini(&rt.shared.qsbr);
 out:
+    tls_set_free(rt.tls); /* after every snapshot that borrows from it */
     route_counters_free(&rt.counters);
     if (rt.loop != NULL)
         ev_loop_destroy(rt.loop);
