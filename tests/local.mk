@@ -14,6 +14,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_log_reopen.py \
 	tests/integration/test_reload.py \
 	tests/integration/test_graceful_stop.py \
-	tests/integration/test_backpressure.py
+	tests/integration/test_backpressure.py \
+	tests/integration/test_tls_tcp.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
