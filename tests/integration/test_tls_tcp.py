@@ -68,14 +68,17 @@ def tls_connect(port, ca, sni, timeout=10.0):
     return client_ctx(ca).wrap_socket(s, server_hostname=sni)
 
 
-def tls_exchange(port, ca, sni, payload, timeout=120.0):
+def tls_exchange(port, ca, sni, payload, timeout=120.0, maxver=None):
     """Sends `payload` over TLS, then a close_notify (a half-close: reading goes
     on), and reads until the peer's close_notify or EOF, on one thread with memory
     BIOs. Returns (sha256 sent, sha256 received, bytes received, clean close)."""
     sock = connect(port, timeout)
     sock.setblocking(False)
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = client_ctx(ca).wrap_bio(inc, out, server_hostname=sni)
+    ctx = client_ctx(ca)
+    if maxver is not None:
+        ctx.maximum_version = maxver
+    obj = ctx.wrap_bio(inc, out, server_hostname=sni)
     view = memoryview(payload)
     sent_h, got_h = hashlib.sha256(), hashlib.sha256()
     sent = got = 0
@@ -285,6 +288,15 @@ def test(h):
                     % (SIZE, SIZE), log),
           "the access log has bytes, end=done, tls=TLSv1.3 and sni=a.test")
 
+    # TLS 1.2 too (its close_notify and tickets differ from 1.3's)
+    sent, got, n, clean = tls_exchange(fport, ca, "b.test", payload[:1000000],
+                                       maxver=ssl.TLSVersion.TLSv1_2)
+    check(sent == got and n == 1000000 and clean, "TLS 1.2: 1 MB echoed, close_notify "
+          "both ways")
+    time.sleep(0.2)
+    check(re.search(r"end=done tls=TLSv1\.2 sni=b\.test", r.log()),
+          "the access log says tls=TLSv1.2")
+
     # SNI picks the certificate; no SNI gets the first one
     for sni, cn in (("a.test", "a.test"), ("b.test", "b.test")):
         with tls_connect(fport, ca, sni) as s:
@@ -339,6 +351,11 @@ def test(h):
     check(subject(old.getpeercert()).get("organizationName") == "raftlb",
           "before the reload: the first certificate")
     check(echo_once(old, b"before\n") == b"before\n", "an established TLS connection")
+    # a session ticket issued before the reload is still honoured after it
+    tctx = client_ctx(ca)
+    with tctx.wrap_socket(connect(fport), server_hostname="b.test") as s:
+        echo_once(s, b"ticket\n")  # TLS 1.3 tickets arrive after the handshake
+        ticket = s.session
     renewed = ["tls_cert = %s" % a2_pem, "tls_key = %s" % a2_key,
                "tls_cert = %s" % b_pem, "tls_key = %s" % b_key,
                "timeout_tls_handshake = 1s"]
@@ -349,6 +366,11 @@ def test(h):
         check(echo_once(s, b"new\n") == b"new\n", "and works")
     check(echo_once(old, b"after\n") == b"after\n",
           "the connection made before the reload still works")
+    with tctx.wrap_socket(connect(fport), server_hostname="b.test", session=ticket) as s:
+        check(s.session_reused, "a ticket from before the reload resumes after it "
+              "(ticket keys carried over)")
+        check(echo_once(s, b"resumed\n") == b"resumed\n", "and the resumed one works")
+
     old.close()
     # a bad certificate on reload: the old configuration stays, FILE:LINE logged
     bad_text = conf_with(fport, [("e1", eport)], ["tls_cert = %s" % missing,
