@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include "net/http_session.h"
+#include "net/buf_cache.h"
 #include "net/http_pipe.h"
 
 #include <arpa/inet.h>
@@ -87,10 +88,16 @@ struct http_session {
     struct http_msg resp;
     struct http_header *req_hdrs;
     uint32_t req_hdrs_cap;
-    struct http_header resp_hdrs[RESP_HEADERS_MAX];
-    /* up.head, down.in and down.head live in `xbuf`, allocated while a request
-     * is in flight and freed when the connection goes idle */
+    struct http_header *resp_hdrs; /* [RESP_HEADERS_MAX], in xbuf */
+    /* up.head, down.in, down.head and resp_hdrs live in `xbuf`, taken while a
+     * request is in flight and given back when the connection goes idle: a
+     * standard one from the worker's cache, or a large one (xbuf_large) when a
+     * head does not fit; up.in is taken when bytes arrive and given back when the
+     * connection is idle with nothing buffered */
     char *xbuf;
+    bool xbuf_large;
+    bool up_large;     /* up.in is the full-size buffer (not from the cache) */
+    uint32_t up_full;  /* max_header_bytes + HTTP_SESSION_BODY_BUF_BYTES */
     char errbuf[ERRBUF_BYTES]; /* canned error responses */
 
     /* the request in progress */
@@ -124,12 +131,14 @@ struct http_session {
     ev_tstamp timeout_connect_s, timeout_server_s;
     char server[CONF_NAME_MAX];
 
-    _Alignas(16) char bufs[]; /* request header array, then the client buffer */
+    _Alignas(16) char bufs[]; /* the request header array */
 };
 
 static int drive(struct http_session *s);
 static int connect_next(struct http_session *s);
 static bool retry_on_answer(struct http_session *s, unsigned status);
+static void request_bufs_put(struct http_session *s);
+static void client_buf_put(struct http_session *s, bool force);
 
 /* ------------------------------------------------------------ helpers ---- */
 
@@ -259,7 +268,8 @@ static void end(struct http_session *s, const char *how)
     struct worker *w = s->w;
     log_request(s, how);
     release_server(s);
-    free(s->xbuf);
+    request_bufs_put(s);
+    client_buf_put(s, true);
     ev_io_stop(w->loop, &s->crd);
     ev_io_stop(w->loop, &s->cwr);
     ev_timer_stop(w->loop, &s->ctimer);
@@ -341,26 +351,146 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
 
 /* Allocates the buffers a request in flight needs (kept across pipelined
  * requests). Returns 0 or -1 (no memory). */
+/* The layouts of xbuf: up.head, down.in, down.head, then resp_hdrs. */
+#define XBUF_STD_UP_HEAD   (4u * 1024u)
+#define XBUF_STD_DOWN      HTTP_SESSION_SERVER_BUF_BYTES
+#define XBUF_STD_DOWN_HEAD (4u * 1024u)
+#define XBUF_HDRS_BYTES    (RESP_HEADERS_MAX * sizeof(struct http_header))
+#define XBUF_STD_BYTES \
+    (XBUF_STD_UP_HEAD + XBUF_STD_DOWN + XBUF_STD_DOWN_HEAD + XBUF_HDRS_BYTES)
+#define BUF_CACHE_KEEP     256u /* free buffers of each kind kept per worker */
+
+static struct buf_cache *xbuf_cache(struct worker *w)
+{
+    if (w->xbufs.size == 0)
+        buf_cache_init(&w->xbufs, XBUF_STD_BYTES, BUF_CACHE_KEEP);
+    return &w->xbufs;
+}
+
+static struct buf_cache *client_cache(struct worker *w)
+{
+    if (w->client_bufs.size == 0)
+        buf_cache_init(&w->client_bufs, HTTP_SESSION_CLIENT_BUF_BYTES, BUF_CACHE_KEEP);
+    return &w->client_bufs;
+}
+
+/* Points up.head, down.in, down.head and resp_hdrs into `x`, laid out with the
+ * given capacities. */
+static void xbuf_layout(struct http_session *s, char *x, uint32_t up_head, uint32_t down,
+                        uint32_t down_head)
+{
+    s->xbuf = x;
+    s->up.head = x;
+    s->up.head_cap = up_head;
+    s->down.in = x + up_head;
+    s->down.cap = down;
+    s->down.head = s->down.in + down;
+    s->down.head_cap = down_head;
+    s->resp_hdrs = (struct http_header *)(void *)(s->down.head + down_head);
+}
+
 static int request_bufs_get(struct http_session *s)
 {
-    s->down.head_cap = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
-    if (s->xbuf == NULL) {
-        s->xbuf = malloc((size_t)s->up.head_cap + s->down.cap + s->down.head_cap);
-        if (s->xbuf == NULL)
-            return -1;
-    }
-    s->up.head = s->xbuf;
-    s->down.in = s->xbuf + s->up.head_cap;
-    s->down.head = s->down.in + s->down.cap;
+    char *x;
+    if (s->xbuf != NULL)
+        return 0;
+    x = buf_cache_get(xbuf_cache(s->w));
+    if (x == NULL)
+        return -1;
+    s->xbuf_large = false;
+    xbuf_layout(s, x, XBUF_STD_UP_HEAD, XBUF_STD_DOWN, XBUF_STD_DOWN_HEAD);
     return 0;
 }
 
-/* Frees them while the connection waits for its next request. */
+/* Moves to the large layout (a head did not fit the standard one), keeping
+ * what is queued and buffered. Returns 0, or -1 (out of memory, or large already). */
+static int xbuf_grow(struct http_session *s)
+{
+    uint32_t up_head = (s->req_limits.max_head_bytes + 1024 + 15) & ~15u;
+    uint32_t down_head = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
+    uint32_t down = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + XBUF_STD_DOWN;
+    char *old = s->xbuf, *x;
+    struct http_pipe u = s->up, d = s->down;
+    struct http_header *oh = s->resp_hdrs;
+
+    if (s->xbuf_large || old == NULL)
+        return -1;
+    x = malloc((size_t)up_head + down + down_head + XBUF_HDRS_BYTES);
+    if (x == NULL)
+        return -1;
+    xbuf_layout(s, x, up_head, down, down_head);
+    /* the rewritten request head stays whole for retries (see retry_fresh) */
+    memcpy(s->up.head, u.head, u.head_len > s->up_head_bytes ? u.head_len : s->up_head_bytes);
+    memcpy(s->down.in, d.in, d.len);
+    if (d.head != s->errbuf)
+        memcpy(s->down.head, d.head, d.head_len);
+    else
+        s->down.head = d.head; /* a canned error is queued: it stays there */
+    memcpy(s->resp_hdrs, oh, XBUF_HDRS_BYTES);
+    s->resp.headers = s->resp_hdrs;
+    s->xbuf_large = true;
+    buf_cache_put(xbuf_cache(s->w), old);
+    return 0;
+}
+
 static void request_bufs_put(struct http_session *s)
 {
-    free(s->xbuf);
+    if (s->xbuf == NULL)
+        return;
+    if (s->xbuf_large)
+        free(s->xbuf);
+    else
+        buf_cache_put(xbuf_cache(s->w), s->xbuf);
     s->xbuf = NULL;
+    s->xbuf_large = false;
     s->up.head = s->down.in = s->down.head = NULL;
+    s->up.head_cap = s->down.cap = s->down.head_cap = 0;
+    s->resp_hdrs = NULL;
+}
+
+/* A client buffer to read into (the standard size first). Returns 0 or -1. */
+static int client_buf_get(struct http_session *s)
+{
+    if (s->up.in != NULL)
+        return 0;
+    s->up.in = buf_cache_get(client_cache(s->w));
+    if (s->up.in == NULL)
+        return -1;
+    s->up.cap = HTTP_SESSION_CLIENT_BUF_BYTES;
+    s->up_large = false;
+    return 0;
+}
+
+/* A request head filled the standard client buffer: moves to the full size
+ * (max_header_bytes + body room) so the parser's limits decide. Returns 0 or -1. */
+static int client_buf_grow(struct http_session *s)
+{
+    char *p;
+    if (s->up_large || s->up.cap >= s->up_full)
+        return -1;
+    p = malloc(s->up_full);
+    if (p == NULL)
+        return -1;
+    memcpy(p, s->up.in, s->up.len);
+    buf_cache_put(client_cache(s->w), s->up.in);
+    s->up.in = p;
+    s->up.cap = s->up_full;
+    s->up_large = true;
+    return 0;
+}
+
+/* Gives the client buffer back when nothing is in it. */
+static void client_buf_put(struct http_session *s, bool force)
+{
+    if (s->up.in == NULL || (!force && s->up.len != s->up.pos))
+        return;
+    if (s->up_large)
+        free(s->up.in);
+    else
+        buf_cache_put(client_cache(s->w), s->up.in);
+    s->up.in = NULL;
+    s->up.cap = s->up.len = s->up.pos = s->up.ready = 0;
+    s->up_large = false;
 }
 
 static const struct http_header *find_header(const struct http_session *s,
@@ -468,7 +598,10 @@ static int request_ready(struct http_session *s)
     fwd.keep_alive = true; /* the server connection may go back to the pool */
     fwd.allow_upgrade = false;
     if (http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
-                             &out_len) != HTTP_OK)
+                             &out_len) != HTTP_OK &&
+        (xbuf_grow(s) != 0 ||
+         http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
+                              &out_len) != HTTP_OK))
         return send_error(s, 431, "rewritten head too large");
     s->up.head_pos = 0;
     s->up.head_len = (uint32_t)out_len;
@@ -506,8 +639,11 @@ static int head_drive(struct http_session *s)
     if (rc == HTTP_ERROR)
         return send_error(s, s->req.status ? s->req.status : 400,
                           s->req.error ? s->req.error : "bad request");
-    if (s->up.len >= s->up.cap)
+    if (s->up.len >= s->up.cap) {
+        if (client_buf_grow(s) == 0)
+            return 0;
         return send_error(s, 431, "request head too large");
+    }
     if (s->c_eof)
         return send_error(s, 400, "client closed within the request head");
     return 0;
@@ -523,8 +659,10 @@ static int next_request(struct http_session *s)
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
-    if (s->up.len == 0)
+    if (s->up.len == 0) {
         request_bufs_put(s);
+        client_buf_put(s, false);
+    }
     s->c_active = ev_now(s->w->loop);
     ctimer_set(s, s->up.len > 0 || s->timeout_keepalive_s <= 0 ? head_timeout(s)
                                                                : s->timeout_keepalive_s);
@@ -630,6 +768,8 @@ static int response_head(struct http_session *s)
         }
         rc = http_parse_response(&s->resp, d->in, d->len, &s->resp_limits);
         if (rc == HTTP_AGAIN) {
+            if (d->len >= d->cap && xbuf_grow(s) == 0)
+                return 0;
             if (d->len >= d->cap) {
                 report(s, HEALTH_REQ_RESET);
                 return send_error(s, 502, "response head too large");
@@ -655,7 +795,10 @@ static int response_head(struct http_session *s)
                 fwd.keep_alive = true;
                 fwd.client_minor = s->req.version_minor;
                 if (http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap,
-                                          &out_len) != HTTP_OK)
+                                          &out_len) != HTTP_OK &&
+                    (xbuf_grow(s) != 0 ||
+                     http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap,
+                                           &out_len) != HTTP_OK))
                     return send_error(s, 502, "interim response head too large");
                 d->head_pos = 0;
                 d->head_len = (uint32_t)out_len;
@@ -682,7 +825,10 @@ static int response_head(struct http_session *s)
         fwd.keep_alive = s->keep_alive;
         fwd.client_minor = s->req.version_minor;
         if (http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap,
-                                  &out_len) != HTTP_OK)
+                                  &out_len) != HTTP_OK &&
+            (xbuf_grow(s) != 0 ||
+             http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap,
+                                   &out_len) != HTTP_OK))
             return send_error(s, 502, "response head too large");
         if (s->resp.body == HTTP_BODY_CLOSE)
             s->keep_alive = false;
@@ -716,7 +862,7 @@ static void watchers(struct http_session *s)
 
     switch (s->state) {
     case ST_HEAD:
-        crd = !s->c_eof && s->up.len < s->up.cap;
+        crd = !s->c_eof && (s->up.in == NULL || s->up.len < s->up.cap);
         break;
     case ST_CONNECT:
         swr = true; /* connect completion */
@@ -889,6 +1035,11 @@ static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
         n = recv(s->cfd, junk, sizeof(junk), 0);
         if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
             end(s, "closed");
+        return;
+    }
+    if (p->in == NULL && client_buf_get(s) != 0) {
+        log_error("%s: %s: out of memory for a request", s->frontend, s->client_text);
+        end(s, "client_error");
         return;
     }
     if (http_pipe_room(p) == 0) {
@@ -1175,9 +1326,8 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     uint32_t max_head =
         fe->max_header_bytes ? fe->max_header_bytes : DEFAULT_MAX_HEAD_BYTES;
     uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
-    uint32_t in_cap = max_head + HTTP_SESSION_BODY_BUF_BYTES;
     size_t hdr_bytes = (size_t)max_headers * sizeof(struct http_header);
-    size_t total = sizeof(struct http_session) + hdr_bytes + in_cap;
+    size_t total = sizeof(struct http_session) + hdr_bytes;
     struct http_session *s = malloc(total);
     char *p;
     int one = 1;
@@ -1214,12 +1364,9 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     p = s->bufs;
     s->req_hdrs = (struct http_header *)(void *)p;
     s->req_hdrs_cap = max_headers;
-    p += hdr_bytes;
-    s->up.in = p;
-    s->up.cap = in_cap;
-    p += in_cap;
-    s->up.head_cap = max_head + 1024;
-    s->down.cap = HTTP_SESSION_SERVER_BUF_BYTES;
+    s->up_full = max_head + HTTP_SESSION_BODY_BUF_BYTES;
+    if (s->up_full < HTTP_SESSION_CLIENT_BUF_BYTES)
+        s->up_full = HTTP_SESSION_CLIENT_BUF_BYTES;
 
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ev_io_init(&s->crd, on_client_read, fd, EV_READ);

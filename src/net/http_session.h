@@ -21,10 +21,14 @@
  * cannot replay a sent non-idempotent request (see can_retry_fresh).
  * One access-log line per request.
  *
- * Memory: a connection holds its request-head array and a client buffer of
- * max_header_bytes + HTTP_SESSION_BODY_BUF_BYTES; while a request is in flight
- * it also holds the rewritten request head (max_header_bytes + 1 KiB), the
- * server buffer and the rewritten response head, freed when it goes idle.
+ * Memory: an idle connection holds the session and its request-head array
+ * (about 6 KiB with 100 headers). A client buffer of HTTP_SESSION_CLIENT_BUF_BYTES
+ * is taken from the worker's cache when bytes arrive (grown to max_header_bytes
+ * + HTTP_SESSION_BODY_BUF_BYTES for a head that does not fit), and while a
+ * request is in flight a 28 KiB block holds the rewritten request head, the
+ * server buffer, the rewritten response head and the response-head array (moved
+ * to a large block for heads that do not fit); both go back to the cache when
+ * the connection is idle with nothing buffered.
  *
  * Must not: buffer a whole body, send a server any byte of a request that was
  * refused, or hold a snapshot pointer across callbacks.
@@ -36,8 +40,9 @@
 
 /* Extra room beyond max_header_bytes in the client buffer (body streaming). */
 #define HTTP_SESSION_BODY_BUF_BYTES (16u * 1024u)
+#define HTTP_SESSION_CLIENT_BUF_BYTES (8u * 1024u)
 /* Buffer for server bytes: the response head must fit in it. */
-#define HTTP_SESSION_SERVER_BUF_BYTES        (64u * 1024u)
+#define HTTP_SESSION_SERVER_BUF_BYTES        (16u * 1024u)
 #define HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES (48u * 1024u)
 
 extern const struct session_ops http_session_ops;

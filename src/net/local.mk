@@ -22,6 +22,7 @@ libraftlb_io_a_SOURCES += src/net/http_session.c src/net/http_session.h \
 
 # Per-worker pool of idle keep-alive server connections (mode = http).
 libraftlb_io_a_SOURCES += src/net/upstream_pool.c src/net/upstream_pool.h
+libraftlb_io_a_SOURCES += src/net/buf_cache.c src/net/buf_cache.h
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_upstream_pool
 TESTS += tests/unit/test_upstream_pool

@@ -353,6 +353,8 @@ static void *worker_main(void *arg)
     abort_all(w);
     upstream_pool_free(w->upstream);
     w->upstream = NULL;
+    buf_cache_fini(&w->client_bufs);
+    buf_cache_fini(&w->xbufs);
     atomic_fetch_add(&sh->exited, 1);
     ev_async_send(sh->main_loop, sh->main_async);
     return NULL;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "net/buf_cache.h"
 #include "net/route.h"
 #include "net/session.h"
 #include "util/qsbr.h"
@@ -83,6 +84,8 @@ struct worker {
 
     struct session sessions; /* list head */
     struct upstream_pool *upstream; /* idle server connections (http), lazily made */
+    struct buf_cache client_bufs;   /* free buffers of HTTP sessions (set up by them) */
+    struct buf_cache xbufs;
     size_t session_count;
     uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;

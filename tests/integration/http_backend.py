@@ -11,6 +11,7 @@
     /hang          reads the request and never answers (up to 60 s)
     /slow/MS       waits MS milliseconds, then answers like anything else
     /close/N       N bytes, no Content-Length, delimited by closing
+    /bighead/N     200 with an X-Big header of N bytes and the usual /info body
     anything else  200 "NAME TARGET\\n"
   SIGUSR1 toggles "sick" mode: every request is then answered 500 "NAME sick".
 - http_conf(): a configuration text with mode = http frontends.
@@ -279,6 +280,13 @@ def _answer(c, name, method, target, headers, n, sha):
                 "expect=%s\n" % (name, method, target, n, sha, first("x-forwarded-for"),
                                  first("x-forwarded-proto"), first("host"),
                                  first("expect"))).encode()
+    elif target.startswith("/bighead/"):
+        size = int(target.split("/")[2])
+        body = ("name=%s len=%d sha=%s\n" % (name, n, sha)).encode()
+        c.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * size +
+                  b"\r\nContent-Length: %d\r\n\r\n" % len(body) +
+                  (b"" if method == "HEAD" else body))
+        return True
     elif target.startswith("/status/"):
         code = int(target.split("/")[2])
         if code in (204, 304):
