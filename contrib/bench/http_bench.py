@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""HTTP-mode figures of raftlb next to HAProxy 2.6 and NGINX from Debian, in one run.
+
+Each proxy runs one worker thread pinned to CPU 0 and balances round robin over
+three small origin servers (one nginx worker serving three ports, on CPU 1);
+wrk runs on CPU 1. Points (every proxy, alternating, RUNS runs each):
+  ka50      keep-alive, 50 connections
+  ka1000    keep-alive, 1,000 connections
+  close50   a new connection per request (Connection: close), 50 connections
+  tls50     keep-alive over TLS (self-signed certificate made at run time), 50
+            connections; a proxy that cannot terminate TLS in HTTP mode is skipped
+For each: the proxy's CPU time per request ((utime+stime) delta of the proxy's
+processes from /proc / requests), requests/s, p50 and p99 latency (wrk
+--latency), and the proxy's RSS sampled during the run; then medians, raftlb's
+ratios to each proxy, and memory per extra connection ((RSS at 1,000 - RSS at
+50) / 950). Loopback only; every process is stopped by its pid; every run is
+bounded by its duration.
+
+Usage: contrib/bench/http.sh BUILDDIR [RUNS]   (env: SECONDS_PER_RUN=5 KEEP=1)
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ORIGIN = [18490, 18491, 18492]
+PORTS = {"raftlb": 18481, "haproxy": 18482, "nginx": 18483}
+TLS_PORTS = {"raftlb": 18484, "haproxy": 18485, "nginx": 18486}
+POINTS = [("ka50", 50, False, False), ("ka1000", 1000, False, False),
+          ("close50", 50, True, False), ("tls50", 50, False, True)]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def children(pid):
+    out = [pid]
+    try:
+        for line in open("/proc/%d/task/%d/children" % (pid, pid)).read().split():
+            out += children(int(line))
+    except OSError:
+        pass
+    return out
+
+
+def cpu_ticks(pids):
+    total = 0
+    for p in pids:
+        try:
+            f = open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()
+            total += int(f[11]) + int(f[12])
+        except OSError:
+            pass
+    return total
+
+
+def rss_kb(pids):
+    total = 0
+    for p in pids:
+        try:
+            for line in open("/proc/%d/status" % p):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def to_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v or "")
+    if m is None:
+        return float("nan")
+    x = float(m.group(1))
+    return {"us": x / 1000, "ms": x, "s": x * 1000}[m.group(2)]
+
+
+def pct(out, p):
+    m = re.search(r"\n\s+%s%%\s+(\S+)" % p, out)
+    return m.group(1) if m else None
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        sys.exit(2)
+    build = sys.argv[1]
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    secs = int(os.environ.get("SECONDS_PER_RUN", "5"))
+    for tool in ("haproxy", "nginx", "wrk", "taskset", "openssl"):
+        if shutil.which(tool) is None and not os.path.exists("/usr/sbin/" + tool):
+            sys.exit("bench: %s is missing (apt-get install haproxy nginx-light wrk "
+                     "openssl util-linux)" % tool)
+    d = tempfile.mkdtemp(prefix="raftlb-bench-http.")
+    os.chmod(d, 0o755)
+    procs = []
+
+    def start(argv, log, cpu):
+        p = subprocess.Popen(["taskset", "-c", str(cpu)] + argv, stdin=subprocess.DEVNULL,
+                             stdout=open(os.path.join(d, log), "wb"),
+                             stderr=subprocess.STDOUT)
+        procs.append(p)
+        return p
+
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                        "/CN=localhost", "-keyout", d + "/key.pem", "-out", d + "/cert.pem"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(d + "/both.pem", "w") as f:
+            f.write(open(d + "/cert.pem").read() + open(d + "/key.pem").read())
+        os.makedirs(d + "/www")
+        with open(d + "/www/index.html", "w") as f:
+            f.write("hello, raftlb bench\n")
+        listens = "".join("server { listen 127.0.0.1:%d; root %s/www; }\n" % (p, d)
+                          for p in ORIGIN)
+        with open(d + "/origin.conf", "w") as f:
+            f.write("worker_processes 1; daemon off; pid %s/origin.pid; error_log %s/origin.err;\n"
+                    "events { worker_connections 8192; }\n"
+                    "http { access_log off; keepalive_requests 1000000;\n%s}\n"
+                    % (d, d, listens))
+        servers = "".join("server = o%d 127.0.0.1:%d\n" % (i, p) for i, p in enumerate(ORIGIN))
+        with open(d + "/raftlb.ini", "w") as f:
+            f.write("[global]\nworkers = 1\naccess_log = off\nmax_connections = 20000\n\n"
+                    "[frontend web]\nbind = 127.0.0.1:%d\nmode = http\npool = app\n"
+                    "max_keepalive_requests = 10000000\n\n"
+                    "[frontend webtls]\nbind = 127.0.0.1:%d\nmode = http\npool = app\n"
+                    "max_keepalive_requests = 10000000\ntls_cert = %s/cert.pem\n"
+                    "tls_key = %s/key.pem\n\n[pool app]\n%s"
+                    % (PORTS["raftlb"], TLS_PORTS["raftlb"], d, d, servers))
+        tls_ok = True
+        hsrv = "".join("  server o%d 127.0.0.1:%d\n" % (i, p) for i, p in enumerate(ORIGIN))
+        with open(d + "/haproxy.cfg", "w") as f:
+            f.write("global\n  nbthread 1\n  maxconn 8000\n"
+                    "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
+                    "  timeout server 30s\n  http-reuse always\n  maxconn 8000\n"
+                    "frontend web\n  bind 127.0.0.1:%d\n"
+                    "  bind 127.0.0.1:%d ssl crt %s/both.pem alpn http/1.1\n"
+                    "  default_backend app\nbackend app\n  balance roundrobin\n%s"
+                    % (PORTS["haproxy"], TLS_PORTS["haproxy"], d, hsrv))
+        nsrv = "".join("    server 127.0.0.1:%d;\n" % p for p in ORIGIN)
+        with open(d + "/nginx.conf", "w") as f:
+            f.write("worker_processes 1; daemon off; pid %s/nginx.pid; error_log %s/nginx.err;\n"
+                    "worker_rlimit_nofile 19000;\n"
+                    "events { worker_connections 8000; }\n"
+                    "http { access_log off; keepalive_requests 1000000;\n"
+                    "  upstream app {\n%s    keepalive 64;\n  }\n"
+                    "  server { listen 127.0.0.1:%d;\n"
+                    "    listen 127.0.0.1:%d ssl; ssl_certificate %s/cert.pem;\n"
+                    "    ssl_certificate_key %s/key.pem;\n"
+                    "    location / { proxy_pass http://app; proxy_http_version 1.1;\n"
+                    "      proxy_set_header Connection \"\"; } } }\n"
+                    % (d, d, nsrv, PORTS["nginx"], TLS_PORTS["nginx"], d, d))
+
+        start(["nginx", "-c", d + "/origin.conf"], "origin.log", 1)
+        for p in ORIGIN:
+            if not wait_port(p):
+                sys.exit("bench: the origin did not start")
+        pp = {"raftlb": start([build + "/raftlb", "-c", d + "/raftlb.ini"], "raftlb.log", 0),
+              "haproxy": start(["haproxy", "-db", "-f", d + "/haproxy.cfg"], "haproxy.log", 0),
+              "nginx": start(["nginx", "-c", d + "/nginx.conf"], "nginx.log", 0)}
+        time.sleep(0.5)
+        if pp["raftlb"].poll() is not None or not wait_port(PORTS["raftlb"], 3.0):
+            # this raftlb cannot terminate TLS in HTTP mode: run it without
+            if pp["raftlb"].poll() is None:
+                pp["raftlb"].terminate()
+                pp["raftlb"].wait(10)
+            text = open(d + "/raftlb.ini").read()
+            text = re.sub(r"\[frontend webtls\].*?\n\n", "", text, flags=re.S)
+            open(d + "/raftlb.ini", "w").write(text)
+            tls_ok = False
+            pp["raftlb"] = start([build + "/raftlb", "-c", d + "/raftlb.ini"], "raftlb.log", 0)
+        for name, port in PORTS.items():
+            if not wait_port(port):
+                sys.exit("bench: %s did not start (see %s)" % (name, d))
+        time.sleep(0.5)
+        results = {}  # (point, proxy) -> list of dicts
+        for run in range(runs):
+            for point, conns, close, tls in POINTS:
+                for name in ("raftlb", "haproxy", "nginx"):
+                    if tls and name == "raftlb" and not tls_ok:
+                        continue
+                    port = (TLS_PORTS if tls else PORTS)[name]
+                    url = "%s://127.0.0.1:%d/index.html" % ("https" if tls else "http", port)
+                    argv = ["taskset", "-c", "1", "wrk", "-t1", "-c%d" % conns,
+                            "-d%ds" % secs, "--latency", url]
+                    if close:
+                        argv[5:5] = ["-H", "Connection: close"]
+                    pids = children(pp[name].pid)
+                    c0 = cpu_ticks(pids)
+                    w = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                    time.sleep(secs * 0.6)
+                    rss = rss_kb(children(pp[name].pid))
+                    out = w.communicate(timeout=secs + 30)[0].decode()
+                    c1 = cpu_ticks(children(pp[name].pid))
+                    m = re.search(r"(\d+) requests in", out)
+                    if m is None or "Requests/sec" not in out:
+                        print("run %d %s %s: wrk failed:\n%s" % (run + 1, point, name, out))
+                        continue
+                    n = int(m.group(1))
+                    errs = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", out)
+                    r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                         "cpu": (c1 - c0) / os.sysconf("SC_CLK_TCK") * 1e6 / max(n, 1),
+                         "p50": to_ms(pct(out, "50")),
+                         "p99": to_ms(pct(out, "99")),
+                         "rss": rss, "errors": errs}
+                    results.setdefault((point, name), []).append(r)
+                    print("run %d %-8s %-8s rps=%9.0f cpu/req=%6.2fus p50=%7.2fms "
+                          "p99=%7.2fms rss=%6d KiB %s"
+                          % (run + 1, point, name, r["rps"], r["cpu"], r["p50"], r["p99"],
+                             rss, " ".join(errs)), flush=True)
+
+        def med(point, name, key):
+            v = [r[key] for r in results.get((point, name), [])]
+            return statistics.median(v) if v else None
+
+        print("\nmedians of %d runs (proxy on CPU 0, wrk and origin on CPU 1)" % runs)
+        print("%-8s %-8s %10s %10s %9s %9s %9s %14s %14s" % (
+            "point", "proxy", "req/s", "CPU/req", "p50", "p99", "RSS",
+            "CPU vs haproxy", "CPU vs nginx"))
+        for point, _, _, _ in POINTS:
+            for name in ("raftlb", "haproxy", "nginx"):
+                if med(point, name, "rps") is None:
+                    continue
+                ratio = ""
+                if name == "raftlb":
+                    ratio = "%14.2f %14.2f" % (
+                        med(point, "raftlb", "cpu") / med(point, "haproxy", "cpu"),
+                        med(point, "raftlb", "cpu") / med(point, "nginx", "cpu"))
+                print("%-8s %-8s %10.0f %8.2fus %7.2fms %7.2fms %6.0f MiB %s" % (
+                    point, name, med(point, name, "rps"), med(point, name, "cpu"),
+                    med(point, name, "p50"), med(point, name, "p99"),
+                    med(point, name, "rss") / 1024, ratio))
+        print("\nmemory per extra connection ((RSS at 1000 - RSS at 50) / 950):")
+        for name in ("raftlb", "haproxy", "nginx"):
+            a, b = med("ka50", name, "rss"), med("ka1000", name, "rss")
+            print("  %-8s %6.1f KiB" % (name, (b - a) / 950))
+        if not tls_ok:
+            print("\n(raftlb -t refused tls_cert in HTTP mode: the tls50 point has no raftlb row)")
+        print("files: %s" % d)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
