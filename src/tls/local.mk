@@ -10,10 +10,10 @@ libraftlb_io_a_SOURCES += \
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_tls_ctx tests/unit/test_tls_conn
 TESTS += tests/unit/test_tls_ctx tests/unit/test_tls_conn
-tests_unit_test_tls_ctx_SOURCES = tests/unit/test_tls_ctx.c tests/unit/test_tls_util.c
+tests_unit_test_tls_ctx_SOURCES = tests/unit/test_tls_ctx.c tests/unit/test_tls_util.c tests/unit/test_tls_util.h
 tests_unit_test_tls_ctx_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_tls_ctx_LDADD = $(IO_LIBS) $(TEST_LIBS)
-tests_unit_test_tls_conn_SOURCES = tests/unit/test_tls_conn.c tests/unit/test_tls_util.c
+tests_unit_test_tls_conn_SOURCES = tests/unit/test_tls_conn.c tests/unit/test_tls_util.c tests/unit/test_tls_util.h
 tests_unit_test_tls_conn_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_tls_conn_LDADD = $(IO_LIBS) $(TEST_LIBS)
 endif
