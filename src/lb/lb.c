@@ -220,3 +220,13 @@ void lb_base_free(void *table)
     lb_base_fini(b);
     free(b);
 }
+
+uint32_t lb_gcd(uint32_t a, uint32_t b)
+{
+    while (b != 0) {
+        uint32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}

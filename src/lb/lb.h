@@ -99,6 +99,9 @@ struct lb_ops {
 /* The operations of an algorithm; never NULL for a valid enum value. */
 const struct lb_ops *lb_ops_get(enum lb_algo algo);
 
+/* The greatest common divisor of a and b (a when b is 0). */
+uint32_t lb_gcd(uint32_t a, uint32_t b);
+
 /* A stable 64-bit hash of a key (same value on every platform and instance). */
 uint64_t lb_hash(const void *data, size_t len);
 

@@ -21,16 +21,6 @@
 #include "lb/lb_internal.h"
 #include "lb/lb_roundrobin.h"
 
-static uint32_t gcd32(uint32_t a, uint32_t b)
-{
-    while (b != 0) {
-        uint32_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 /* The servers of one reduced weight, in index order, and whose turn is next. */
 struct group {
     uint32_t w;
@@ -65,7 +55,7 @@ int lb_rr_init(struct lb_rr *rr, const uint32_t *idx, const uint32_t *weight,
     if (count == 0)
         return 0;
     for (k = 0; k < count; k++)
-        g = gcd32(g, weight[k]);
+        g = lb_gcd(g, weight[k]);
     for (k = 0; k < count; k++)
         period += weight[k] / g;
     if (period > LB_RR_PERIOD_MAX) {

@@ -69,16 +69,6 @@ find_override(const struct route_server_override *ov, size_t n, const char *pool
     return NULL;
 }
 
-static uint32_t gcd32(uint32_t a, uint32_t b)
-{
-    while (b != 0) {
-        uint32_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
                       const struct route_server_override *ov, size_t ov_count,
                       struct route_counters *reg, char *err, size_t errlen)
@@ -112,7 +102,7 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
         goto fail;
     }
     if (rp->algo == LB_RING)
-        div = gcd32(points, ROUTE_WEIGHT_SCALE);
+        div = lb_gcd(points, ROUTE_WEIGHT_SCALE);
     rp->counter = route_counter_get(reg, cp->name, "");
     if (rp->counter == NULL) {
         snprintf(err, errlen, "pool %s: out of memory", cp->name);
