@@ -1,5 +1,6 @@
 /*
- * http_pipe: see http_pipe.h.
+ * http_pipe: see http_pipe.h. Framing and sending only: no allocation, no event
+ * loop, no decision about the connection.
  */
 #include "config.h"
 
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+#include "tls/tls_conn.h"
 
 bool http_pipe_pending(const struct http_pipe *p)
 {
@@ -140,6 +143,49 @@ int http_pipe_send(int fd, struct http_pipe *p, uint64_t *bytes)
         }
         if (p->head_pos == p->head_len)
             p->head_pos = p->head_len = 0;
+    }
+    return 1;
+}
+
+/* Marks `n` queued bytes (head first) as sent. */
+static void consumed(struct http_pipe *p, uint32_t n)
+{
+    uint32_t h = p->head_len - p->head_pos;
+    uint32_t k = n < h ? n : h;
+    p->head_pos += k;
+    n -= k;
+    p->pos += n;
+    p->ready -= n;
+    if (p->head_pos == p->head_len)
+        p->head_pos = p->head_len = 0;
+}
+
+int http_pipe_send_tls(struct tls_conn *c, struct http_pipe *p, uint64_t *bytes,
+                       int *want)
+{
+    while (http_pipe_pending(p)) {
+        const char *b;
+        size_t len;
+        ssize_t n;
+        if (p->head_pos < p->head_len) {
+            b = p->head + p->head_pos;
+            len = p->head_len - p->head_pos;
+        } else {
+            b = p->in + p->pos;
+            len = p->ready;
+        }
+        n = tls_conn_write(c, b, len);
+        if (n == TLS_CONN_WANT_READ || n == TLS_CONN_WANT_WRITE) {
+            *want = (int)n;
+            return 0;
+        }
+        if (n <= 0) {
+            errno = EPROTO;
+            return -1;
+        }
+        if (bytes != NULL)
+            *bytes += (uint64_t)n;
+        consumed(p, (uint32_t)n);
     }
     return 1;
 }

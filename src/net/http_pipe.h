@@ -64,4 +64,16 @@ int http_pipe_frame(struct http_pipe *p);
  */
 int http_pipe_send(int fd, struct http_pipe *p, uint64_t *bytes);
 
+struct tls_conn;
+
+/*
+ * The same over TLS: the head, then the ready body bytes, written with
+ * tls_conn_write (one record or more each; no copy). Returns 1 when everything
+ * queued was written, 0 when TLS must wait, with *want set to TLS_CONN_WANT_READ
+ * or TLS_CONN_WANT_WRITE (repeat once the fd is ready for it: the same bytes are
+ * still queued first), -1 on an error (errno EPROTO; tls_conn_reason says why).
+ */
+int http_pipe_send_tls(struct tls_conn *c, struct http_pipe *p, uint64_t *bytes,
+                       int *want);
+
 #endif

@@ -21,6 +21,17 @@
  * drive() is called after every event and does all it can (level-triggered),
  * then sets the watchers from the state. Every function that may end the
  * session returns -1 after end() and the caller must not touch it again.
+ *
+ * TLS (a frontend with tls_cert, a server with tls): a TLS side has a struct
+ * side_tls and reads and writes with tls_conn instead of recv/send. watchers()
+ * still says whether a side is to be read or written; side_watch() turns that
+ * into fd events with what OpenSSL asked for (a read may wait for EV_WRITE and
+ * a write for EV_READ) and feeds a read event when OpenSSL holds decrypted
+ * bytes already. Both watchers of a TLS side go to tls_event(). The client's
+ * handshake comes first, under timeout_tls_handshake; a server's runs after its
+ * TCP connect, under the connect timer, and its failure is a connect failure.
+ * Before the FIN of a closing client connection goes our close_notify. A plain
+ * side keeps its recv/send path: one pointer test per event more, nothing else.
  */
 #include "config.h"
 
@@ -47,6 +58,8 @@
 #include "net/route.h"
 #include "net/upstream_pool.h"
 #include "net/worker.h"
+#include "tls/tls_conn.h"
+#include "tls/tls_ctx.h"
 #include "util/log.h"
 
 #define TRIES_MAX              32u
@@ -61,10 +74,26 @@
 
 enum state { ST_HEAD = 0, ST_CONNECT, ST_PROXY, ST_CLOSE, ST_LINGER, ST_COUNT };
 
+/* The TLS state of one side, allocated only for a TLS side. `c` comes first: a
+ * parked server connection is freed by the upstream pool with free(&t->c).
+ * hs_ev, rd_ev and wr_ev are EV_READ or EV_WRITE: what the pending handshake,
+ * read or write waits for. want_rd and want_wr: what watchers() last asked. */
+struct side_tls {
+    struct tls_conn c;
+    bool handshaking;
+    bool notified; /* our close_notify went out */
+    bool want_rd, want_wr;
+    uint8_t hs_ev, rd_ev, wr_ev;
+    char version[16]; /* client side, for the access log */
+    char sni[256];
+};
+_Static_assert(offsetof(struct side_tls, c) == 0, "the pool frees &t->c");
+
 struct http_session {
     struct session base;
     struct worker *w;
     int cfd, sfd;
+    struct side_tls *ctls, *stls; /* NULL: plain TCP on that side */
     ev_io crd, cwr, srd, swr;
     ev_timer ctimer, stimer;
     enum state state;
@@ -136,6 +165,7 @@ struct http_session {
 
 static int drive(struct http_session *s);
 static int connect_next(struct http_session *s);
+static void on_server_read(struct ev_loop *loop, ev_io *io, int revents);
 static bool retry_on_answer(struct http_session *s, unsigned status);
 static void request_bufs_put(struct http_session *s);
 static void client_buf_put(struct http_session *s, bool force);
@@ -184,6 +214,56 @@ static void copy_printable(char *out, size_t cap, const char *in, size_t len)
     out[n] = '\0';
 }
 
+/* ---------------------------------------------------------------- I/O ---- */
+
+static uint8_t want_ev(ssize_t st)
+{
+    return st == TLS_CONN_WANT_READ ? EV_READ : EV_WRITE;
+}
+
+/* Reads from a side (t: its TLS state, NULL for plain TCP) into buf: > 0
+ * bytes, 0 at the peer's end (FIN, or over TLS a close_notify or a bare EOF),
+ * -1 when it would block (over TLS t->rd_ev says for what), -2 on an error
+ * (errno, or tls_conn_reason). */
+static inline ssize_t side_recv(int fd, struct side_tls *t, char *buf, size_t len)
+{
+    ssize_t n;
+    if (t == NULL) {
+        n = recv(fd, buf, len, 0);
+        if (n >= 0)
+            return n;
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+    }
+    n = tls_conn_read(&t->c, buf, len);
+    if (n > 0 || n == TLS_CONN_CLOSED) {
+        t->rd_ev = EV_READ;
+        return n > 0 ? n : 0;
+    }
+    if (n == TLS_CONN_WANT_READ || n == TLS_CONN_WANT_WRITE) {
+        t->rd_ev = want_ev(n);
+        return -1;
+    }
+    errno = EPROTO;
+    return -2;
+}
+
+/* http_pipe_send to a side, over TLS when t is not NULL (see http_pipe.h). */
+static inline int side_send(int fd, struct side_tls *t, struct http_pipe *p,
+                            uint64_t *bytes)
+{
+    int want = 0, rc;
+    if (t == NULL)
+        return http_pipe_send(fd, p, bytes);
+    rc = http_pipe_send_tls(&t->c, p, bytes, &want);
+    t->wr_ev = rc == 0 ? want_ev(want) : EV_WRITE;
+    return rc;
+}
+
+static const char *side_error(const struct side_tls *t)
+{
+    return t != NULL ? tls_conn_reason(&t->c) : strerror(errno);
+}
+
 /* ---------------------------------------------------------- lifecycle ---- */
 
 static void log_request(struct http_session *s, const char *how)
@@ -194,15 +274,28 @@ static void log_request(struct http_session *s, const char *how)
     s->in_request = false;
     if (!log_access_enabled())
         return;
-    log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
-               "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
-               "duration_ms=%.0f reused=%d end=%s",
-               s->client_text, s->frontend, s->method[0] ? s->method : "-",
-               s->target[0] ? s->target : "-", s->status,
-               (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-", s->tries,
-               s->tries > 0 ? s->tries - 1 : 0,
-               s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
-               (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how);
+    if (s->ctls == NULL)
+        log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
+                   "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
+                   "duration_ms=%.0f reused=%d end=%s",
+                   s->client_text, s->frontend, s->method[0] ? s->method : "-",
+                   s->target[0] ? s->target : "-", s->status,
+                   (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-",
+                   s->tries, s->tries > 0 ? s->tries - 1 : 0,
+                   s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
+                   (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how);
+    else
+        log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
+                   "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
+                   "duration_ms=%.0f reused=%d end=%s tls=%s sni=%s",
+                   s->client_text, s->frontend, s->method[0] ? s->method : "-",
+                   s->target[0] ? s->target : "-", s->status,
+                   (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-",
+                   s->tries, s->tries > 0 ? s->tries - 1 : 0,
+                   s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
+                   (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how,
+                   s->ctls->version[0] ? s->ctls->version : "-",
+                   s->ctls->sni[0] ? s->ctls->sni : "-");
 }
 
 static void release_server(struct http_session *s)
@@ -211,6 +304,11 @@ static void release_server(struct http_session *s)
     ev_io_stop(loop, &s->srd);
     ev_io_stop(loop, &s->swr);
     ev_timer_stop(loop, &s->stimer);
+    if (s->stls != NULL) {
+        tls_conn_free(&s->stls->c);
+        free(s->stls);
+        s->stls = NULL;
+    }
     if (s->sfd >= 0) {
         close(s->sfd);
         s->sfd = -1;
@@ -232,7 +330,8 @@ static bool server_reusable(const struct http_session *s)
            s->up.done && s->resp_head_done && s->resp.keep_alive &&
            s->req.version_minor >= 1 && d->body != HTTP_BODY_CLOSE &&
            d->body != HTTP_BODY_TUNNEL && d->done && d->pos + d->ready == d->len &&
-           !s->w->draining;
+           !s->w->draining &&
+           (s->stls == NULL || !SSL_has_pending(tls_conn_ssl(&s->stls->c)));
 }
 
 /* After a complete response: parks the server connection in the worker's pool
@@ -253,10 +352,15 @@ static void release_server_after_response(struct http_session *s)
             key.server = s->server;
             key.addr = &s->saddr;
             key.addr_len = s->saddr_len;
+            key.tls_ctx = NULL;
+            if (s->stls != NULL)
+                key.tls_ctx = SSL_get_SSL_CTX(tls_conn_ssl(&s->stls->c));
             ev_io_stop(s->w->loop, &s->srd);
             ev_io_stop(s->w->loop, &s->swr);
-            upstream_pool_put(s->w->upstream, &key, s->sfd, idle_s);
+            upstream_pool_put(s->w->upstream, &key, s->sfd,
+                              s->stls != NULL ? &s->stls->c : NULL, idle_s);
             s->sfd = -1;
+            s->stls = NULL;
         }
     }
     release_server(s);
@@ -273,6 +377,13 @@ static void end(struct http_session *s, const char *how)
     ev_io_stop(w->loop, &s->crd);
     ev_io_stop(w->loop, &s->cwr);
     ev_timer_stop(w->loop, &s->ctimer);
+    if (s->ctls != NULL) {
+        /* one try at a close_notify (done already when closing normally) */
+        if (!s->ctls->handshaking && !s->ctls->notified)
+            tls_conn_shutdown(&s->ctls->c);
+        tls_conn_free(&s->ctls->c);
+        free(s->ctls);
+    }
     close(s->cfd);
     worker_session_remove(w, &s->base);
     free(s);
@@ -594,7 +705,7 @@ static int request_ready(struct http_session *s)
     request_key(s);
     memset(&fwd, 0, sizeof(fwd));
     fwd.client_addr = s->client_ip;
-    fwd.proto = "http";
+    fwd.proto = s->ctls != NULL ? "https" : "http";
     fwd.keep_alive = true; /* the server connection may go back to the pool */
     fwd.allow_upgrade = false;
     if (http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
@@ -855,6 +966,39 @@ static int response_done(struct http_session *s)
 
 /* ------------------------------------------------------------- driving --- */
 
+/* Starts or stops the watchers of one side for reading (r) and writing (w).
+ * A TLS side waits for what OpenSSL asked (the handshake's wish while it runs),
+ * and gets a read event now when OpenSSL holds decrypted bytes already (no fd
+ * event would come for them). */
+static void side_watch(struct ev_loop *loop, ev_io *rd, ev_io *wr, struct side_tls *t,
+                       bool r, bool w)
+{
+    bool feed = false;
+    if (t != NULL) {
+        unsigned ev;
+        t->want_rd = r;
+        t->want_wr = w;
+        if (t->handshaking) {
+            ev = t->hs_ev;
+        } else {
+            ev = (r ? t->rd_ev : 0u) | (w ? t->wr_ev : 0u);
+            feed = r && t->rd_ev == EV_READ && tls_conn_pending(&t->c);
+        }
+        r = (ev & EV_READ) != 0;
+        w = (ev & EV_WRITE) != 0;
+    }
+    if (r)
+        ev_io_start(loop, rd);
+    else
+        ev_io_stop(loop, rd);
+    if (w)
+        ev_io_start(loop, wr);
+    else
+        ev_io_stop(loop, wr);
+    if (feed)
+        ev_feed_event(loop, rd, EV_READ);
+}
+
 static void watchers(struct http_session *s)
 {
     struct ev_loop *loop = s->w->loop;
@@ -882,24 +1026,9 @@ static void watchers(struct http_session *s)
     case ST_COUNT:
         break;
     }
-    if (crd)
-        ev_io_start(loop, &s->crd);
-    else
-        ev_io_stop(loop, &s->crd);
-    if (cwr)
-        ev_io_start(loop, &s->cwr);
-    else
-        ev_io_stop(loop, &s->cwr);
-    if (s->sfd >= 0) {
-        if (srd)
-            ev_io_start(loop, &s->srd);
-        else
-            ev_io_stop(loop, &s->srd);
-        if (swr)
-            ev_io_start(loop, &s->swr);
-        else
-            ev_io_stop(loop, &s->swr);
-    }
+    side_watch(loop, &s->crd, &s->cwr, s->ctls, crd, cwr);
+    if (s->sfd >= 0)
+        side_watch(loop, &s->srd, &s->swr, s->stls, srd, swr);
 }
 
 static int proxy_drive(struct http_session *s)
@@ -916,11 +1045,11 @@ static int proxy_drive(struct http_session *s)
             return -1;
         }
         uint64_t before = s->bytes_up;
-        rc = http_pipe_send(s->sfd, &s->up, &s->bytes_up);
+        rc = side_send(s->sfd, s->stls, &s->up, &s->bytes_up);
         if (s->bytes_up != before)
             s->s_active = ev_now(s->w->loop);
         if (rc < 0) {
-            log_debug("%s: send to %s: %s", s->frontend, s->server, strerror(errno));
+            log_debug("%s: send to %s: %s", s->frontend, s->server, side_error(s->stls));
             s->send_failed = true;
             if (can_retry_fresh(s))
                 return retry_fresh(s);
@@ -971,7 +1100,7 @@ static int proxy_drive(struct http_session *s)
     }
     {
         uint64_t before = s->bytes_out;
-        rc = http_pipe_send(s->cfd, &s->down, &s->bytes_out);
+        rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
         if (s->bytes_out != before)
             s->c_active = ev_now(s->w->loop);
     }
@@ -997,10 +1126,20 @@ static int drive(struct http_session *s)
         rc = proxy_drive(s);
         break;
     case ST_CLOSE:
-        rc = http_pipe_send(s->cfd, &s->down, &s->bytes_out);
+        rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
         if (rc < 0) {
             end(s, "client_error");
             return -1;
+        }
+        if (rc > 0 && s->ctls != NULL && !s->ctls->notified) {
+            /* our close_notify goes before the FIN */
+            int st = tls_conn_shutdown(&s->ctls->c);
+            if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+                s->ctls->wr_ev = want_ev(st);
+                rc = 0;
+            } else {
+                s->ctls->notified = true;
+            }
         }
         if (rc > 0) {
             log_request(s, s->status >= 400 ? "error" : "done");
@@ -1022,31 +1161,34 @@ static int drive(struct http_session *s)
 
 /* ----------------------------------------------------------- callbacks --- */
 
-static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
+/* Reads what the client sent (ST_LINGER: drops it). Returns -1 when the
+ * session ended, 1 after drive(), 0 when nothing could be read. */
+static int client_read(struct http_session *s)
 {
-    struct http_session *s = OWNER(io, struct http_session, crd);
     struct http_pipe *p = &s->up;
     ssize_t n;
-    (void)loop;
-    (void)revents;
 
     if (s->state == ST_LINGER) {
         char junk[4096];
-        n = recv(s->cfd, junk, sizeof(junk), 0);
-        if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+        n = side_recv(s->cfd, s->ctls, junk, sizeof(junk));
+        if (n == 0 || n == -2) {
             end(s, "closed");
-        return;
+            return -1;
+        }
+        if (s->ctls != NULL)
+            watchers(s);
+        return 0;
     }
     if (p->in == NULL && client_buf_get(s) != 0) {
         log_error("%s: %s: out of memory for a request", s->frontend, s->client_text);
         end(s, "client_error");
-        return;
+        return -1;
     }
     if (http_pipe_room(p) == 0) {
         watchers(s);
-        return;
+        return 0;
     }
-    n = recv(s->cfd, p->in + p->len, p->cap - p->len, 0);
+    n = side_recv(s->cfd, s->ctls, p->in + p->len, p->cap - p->len);
     if (n > 0) {
         if (s->state == ST_HEAD && p->len == 0 && s->requests > 0)
             ctimer_set(s, head_timeout(s)); /* first byte of the next head */
@@ -1054,53 +1196,50 @@ static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
         s->c_active = ev_now(s->w->loop);
     } else if (n == 0) {
         s->c_eof = true;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-        return;
+    } else if (n == -1) {
+        if (s->ctls != NULL)
+            watchers(s); /* OpenSSL may wait for the other direction now */
+        return 0;
     } else {
+        if (s->ctls != NULL)
+            log_debug("%s: %s: TLS read: %s", s->frontend, s->client_text,
+                      tls_conn_reason(&s->ctls->c));
         end(s, "client_error");
-        return;
+        return -1;
     }
-    drive(s);
+    return drive(s) == 0 ? 1 : -1;
 }
 
-static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
+/* Reads what the server sent. Returns like client_read. */
+static int server_read(struct http_session *s)
 {
-    struct http_session *s = OWNER(io, struct http_session, cwr);
-    (void)loop;
-    (void)revents;
-    drive(s);
-}
-
-static void on_server_read(struct ev_loop *loop, ev_io *io, int revents)
-{
-    struct http_session *s = OWNER(io, struct http_session, srd);
     struct http_pipe *p = &s->down;
     ssize_t n;
-    (void)loop;
-    (void)revents;
 
     if (http_pipe_room(p) == 0) {
         watchers(s);
-        return;
+        return 0;
     }
-    n = recv(s->sfd, p->in + p->len, p->cap - p->len, 0);
+    n = side_recv(s->sfd, s->stls, p->in + p->len, p->cap - p->len);
     if (n > 0) {
         p->len += (uint32_t)n;
         s->s_active = ev_now(s->w->loop);
     } else if (n == 0) {
         s->s_eof = true;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-        return;
+    } else if (n == -1) {
+        if (s->stls != NULL)
+            watchers(s);
+        return 0;
     } else {
-        log_debug("%s: recv from %s: %s", s->frontend, s->server, strerror(errno));
+        log_debug("%s: recv from %s: %s", s->frontend, s->server, side_error(s->stls));
         if (s->resp_head_done) {
             end(s, "server_error");
-            return;
+            return -1;
         }
         s->s_eof = true; /* a reset before the head: 502 below */
         p->len = 0;
     }
-    drive(s);
+    return drive(s) == 0 ? 1 : -1;
 }
 
 static int connected(struct http_session *s)
@@ -1112,7 +1251,8 @@ static int connected(struct http_session *s)
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
     s->down.done = false;
-    ev_io_init(&s->srd, on_server_read, s->sfd, EV_READ);
+    if (s->stls == NULL)
+        ev_io_init(&s->srd, on_server_read, s->sfd, EV_READ);
     stimer_set(s, s->timeout_server_s);
     return drive(s);
 }
@@ -1127,23 +1267,153 @@ static int connect_failed(struct http_session *s, const char *why)
     return send_error(s, 503, "no server could be reached");
 }
 
+/* One step of the server's TLS handshake (under the connect timer); its
+ * failure is a connect failure. */
+static int server_handshake(struct http_session *s)
+{
+    struct side_tls *t = s->stls;
+    char why[240];
+    int st = tls_conn_handshake(&t->c);
+    if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+        t->hs_ev = want_ev(st);
+        watchers(s);
+        return 0;
+    }
+    t->handshaking = false;
+    ev_io_stop(s->w->loop, &s->srd);
+    ev_io_stop(s->w->loop, &s->swr);
+    if (st == TLS_CONN_DONE) {
+        t->rd_ev = EV_READ;
+        t->wr_ev = EV_WRITE;
+        return connected(s);
+    }
+    snprintf(why, sizeof(why), "TLS handshake: %s", tls_conn_reason(&t->c));
+    return connect_failed(s, why);
+}
+
+/* The TCP connect to the server is done: relay, or start its TLS handshake. */
+static int tcp_connected(struct http_session *s)
+{
+    if (s->stls == NULL)
+        return connected(s);
+    s->stls->handshaking = true;
+    return server_handshake(s);
+}
+
+/* ST_CONNECT: the connect completed or failed. */
+static int connect_check(struct http_session *s)
+{
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+        soerr = errno;
+    if (soerr == 0)
+        return tcp_connected(s);
+    if (soerr != EINPROGRESS && soerr != EINTR)
+        return connect_failed(s, strerror(soerr));
+    return 0;
+}
+
+/* The client's handshake is done or failed. */
+static int client_handshake(struct http_session *s)
+{
+    struct side_tls *t = s->ctls;
+    const char *sni;
+    int st = tls_conn_handshake(&t->c);
+    if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+        t->hs_ev = want_ev(st);
+        watchers(s);
+        return 0;
+    }
+    t->handshaking = false;
+    if (st != TLS_CONN_DONE) {
+        log_info("%s: TLS handshake with client %s failed: %s", s->frontend,
+                 s->client_text, tls_conn_reason(&t->c));
+        s->in_request = true; /* one access-log line for the connection */
+        end(s, "tls_handshake_failed");
+        return -1;
+    }
+    snprintf(t->version, sizeof(t->version), "%s", tls_conn_version(&t->c));
+    sni = tls_conn_sni(&t->c);
+    if (sni != NULL)
+        snprintf(t->sni, sizeof(t->sni), "%s", sni);
+    t->rd_ev = EV_READ;
+    t->wr_ev = EV_WRITE;
+    s->c_active = ev_now(s->w->loop);
+    ctimer_set(s, head_timeout(s));
+    return drive(s);
+}
+
+/* Readiness on the fd of a TLS side: redo the handshake, or the read and the
+ * writes that wait for these events. */
+static void tls_event(struct http_session *s, bool client, int revents)
+{
+    struct side_tls *t = client ? s->ctls : s->stls;
+    if (!client && s->state == ST_CONNECT) {
+        if (!t->handshaking)
+            connect_check(s);
+        else if (t->hs_ev & revents)
+            server_handshake(s);
+        return;
+    }
+    if (t->handshaking) {
+        if (t->hs_ev & revents)
+            client_handshake(s);
+        return;
+    }
+    if (t->want_rd && (t->rd_ev & revents)) {
+        int rc = client ? client_read(s) : server_read(s);
+        if (rc != 0)
+            return; /* ended, or drive() did the writes too */
+    }
+    if (t->want_wr && (t->wr_ev & revents))
+        drive(s);
+}
+
+static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, crd);
+    (void)loop;
+    (void)revents;
+    if (s->ctls != NULL)
+        tls_event(s, true, EV_READ);
+    else
+        client_read(s);
+}
+
+static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, cwr);
+    (void)loop;
+    (void)revents;
+    if (s->ctls != NULL)
+        tls_event(s, true, EV_WRITE);
+    else
+        drive(s);
+}
+
+static void on_server_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct http_session *s = OWNER(io, struct http_session, srd);
+    (void)loop;
+    (void)revents;
+    if (s->stls != NULL)
+        tls_event(s, false, EV_READ);
+    else
+        server_read(s);
+}
+
 static void on_server_write(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct http_session *s = OWNER(io, struct http_session, swr);
     (void)loop;
     (void)revents;
-    if (s->state == ST_CONNECT) {
-        int soerr = 0;
-        socklen_t len = sizeof(soerr);
-        if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-            soerr = errno;
-        if (soerr == 0)
-            connected(s);
-        else if (soerr != EINPROGRESS && soerr != EINTR)
-            connect_failed(s, strerror(soerr));
-        return;
-    }
-    drive(s);
+    if (s->stls != NULL)
+        tls_event(s, false, EV_WRITE);
+    else if (s->state == ST_CONNECT)
+        connect_check(s);
+    else
+        drive(s);
 }
 
 /* Client timer: head deadline, keep-alive idle, client idle, linger, close. */
@@ -1156,6 +1426,13 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
     switch (s->state) {
     case ST_HEAD:
+        if (s->ctls != NULL && s->ctls->handshaking) {
+            log_info("%s: TLS handshake with client %s failed: not done after %.0f ms",
+                     s->frontend, s->client_text, s->ctimer.repeat * 1000.0);
+            s->in_request = true; /* one access-log line for the connection */
+            end(s, "tls_handshake_timeout");
+            return;
+        }
         if (s->up.len == 0 && s->requests > 0) {
             end(s, "keepalive_timeout");
             return;
@@ -1192,7 +1469,8 @@ static void on_server_timer(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
 
     if (s->state == ST_CONNECT) {
-        connect_failed(s, "connect timeout");
+        connect_failed(s, s->stls != NULL && s->stls->handshaking ? "TLS handshake timeout"
+                                                                  : "connect timeout");
         return;
     }
     if (s->state != ST_PROXY)
@@ -1290,11 +1568,19 @@ static int connect_next(struct http_session *s)
     s->send_failed = false;
 
     if (!s->fresh_only && s->w->upstream != NULL) {
-        struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len};
-        fd = upstream_pool_take(s->w->upstream, &key);
+        struct tls_conn *tc = NULL;
+        struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len,
+                                   srv->tls != NULL ? tls_client_ctx(srv->tls) : NULL};
+        fd = upstream_pool_take(s->w->upstream, &key, &tc);
         if (fd >= 0) {
             s->sfd = fd;
             s->reused = true;
+            if (tc != NULL) {
+                s->stls = (struct side_tls *)(void *)tc;
+                s->stls->handshaking = false;
+                s->stls->rd_ev = EV_READ;
+                s->stls->wr_ev = EV_WRITE;
+            }
             ev_io_init(&s->swr, on_server_write, fd, EV_WRITE);
             ev_io_init(&s->srd, on_server_read, fd, EV_READ);
             return connected(s);
@@ -1306,10 +1592,27 @@ static int connect_next(struct http_session *s)
         return connect_failed(s, strerror(errno));
     s->sfd = fd;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (srv->tls != NULL) {
+        /* now: the snapshot (and srv->tls) may be gone by the time we connect */
+        char why[200];
+        struct side_tls *t = calloc(1, sizeof(*t));
+        if (t == NULL)
+            return connect_failed(s, "out of memory for TLS");
+        if (tls_conn_start_client(&t->c, srv->tls, fd, why, sizeof(why)) != 0) {
+            free(t);
+            return connect_failed(s, why);
+        }
+        t->rd_ev = EV_READ;
+        t->wr_ev = EV_WRITE;
+        s->stls = t;
+    }
     ev_io_init(&s->swr, on_server_write, fd, EV_WRITE);
     ev_io_init(&s->srd, on_server_read, fd, EV_READ);
-    if (connect(fd, (const struct sockaddr *)&srv->addr, srv->addr_len) == 0)
-        return connected(s);
+    if (connect(fd, (const struct sockaddr *)&srv->addr, srv->addr_len) == 0) {
+        if (s->stls != NULL)
+            stimer_set(s, s->timeout_connect_s); /* the handshake's deadline */
+        return tcp_connected(s);
+    }
     if (errno != EINPROGRESS)
         return connect_failed(s, strerror(errno));
     stimer_set(s, s->timeout_connect_s);
@@ -1380,6 +1683,22 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     s->state = ST_HEAD;
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
     s->c_active = ev_now(w->loop);
+    if (fe->tls != NULL) {
+        char why[200];
+        struct side_tls *t = calloc(1, sizeof(*t));
+        if (t == NULL || tls_conn_start_server(&t->c, fe->tls, fd, why, sizeof(why)) != 0) {
+            log_error("%s: %s", fe->name, t == NULL ? "out of memory for TLS" : why);
+            free(t);
+            end(s, "tls_error");
+            return -1;
+        }
+        t->handshaking = true;
+        t->hs_ev = EV_READ;
+        s->ctls = t;
+        s->req_start = s->c_active; /* for a failed handshake's access-log line */
+        ctimer_set(s, fe->timeout_tls_handshake_ms / 1000.0);
+        return client_handshake(s) == 0 ? 0 : -1;
+    }
     ctimer_set(s, head_timeout(s));
     return drive(s) == 0 ? 0 : -1;
 }

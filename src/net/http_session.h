@@ -21,6 +21,14 @@
  * cannot replay a sent non-idempotent request (see can_retry_fresh).
  * One access-log line per request.
  *
+ * TLS: a frontend with tls_cert terminates TLS (handshake within
+ * timeout_tls_handshake, then the same HTTP session over tls_conn; proto=https
+ * in X-Forwarded-Proto and Forwarded; tls= and sni= in the access log; a failed
+ * or timed-out handshake gets one log line and one access-log line). A server
+ * with `tls` is spoken to over TLS, the handshake within timeout_connect, a
+ * failure counting as a connect failure; its kept-alive connections are pooled
+ * with their tls_conn, keyed by the TLS context too.
+ *
  * Memory: an idle connection holds the session and its request-head array
  * (about 6 KiB with 100 headers). A client buffer of HTTP_SESSION_CLIENT_BUF_BYTES
  * is taken from the worker's cache when bytes arrive (grown to max_header_bytes

@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "tls/tls_conn.h"
 
 struct upstream_conn {
     struct upstream_conn *prev, *next;
     struct upstream_pool *owner;
     int fd;
+    struct tls_conn *tls; /* NULL: plain TCP */
+    const void *tls_ctx;
     ev_io rd;
     ev_timer idle;
     char pool[CONF_NAME_MAX];
@@ -35,7 +38,8 @@ struct upstream_pool {
 
 static bool key_match(const struct upstream_conn *c, const struct upstream_key *k)
 {
-    return c->addr_len == k->addr_len && memcmp(&c->addr, k->addr, k->addr_len) == 0 &&
+    return c->tls_ctx == k->tls_ctx && c->addr_len == k->addr_len &&
+           memcmp(&c->addr, k->addr, k->addr_len) == 0 &&
            strcmp(c->server, k->server) == 0 && strcmp(c->pool, k->pool) == 0;
 }
 
@@ -55,10 +59,19 @@ static void unlink_conn(struct upstream_pool *p, struct upstream_conn *c)
     ev_timer_stop(p->loop, &c->idle);
 }
 
+static void close_conn(int fd, struct tls_conn *tls)
+{
+    if (tls != NULL) {
+        tls_conn_free(tls);
+        free(tls);
+    }
+    close(fd);
+}
+
 static void drop(struct upstream_pool *p, struct upstream_conn *c)
 {
     unlink_conn(p, c);
-    close(c->fd);
+    close_conn(c->fd, c->tls);
     free(c);
 }
 
@@ -97,7 +110,7 @@ void upstream_pool_free(struct upstream_pool *p)
 }
 
 int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, int fd,
-                      ev_tstamp idle_s)
+                      struct tls_conn *tls, ev_tstamp idle_s)
 {
     struct upstream_conn *c, *oldest = NULL;
     size_t same = 0;
@@ -120,6 +133,8 @@ int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, i
         goto fail;
     c->owner = p;
     c->fd = fd;
+    c->tls = tls;
+    c->tls_ctx = key->tls_ctx;
     strcpy(c->pool, key->pool);
     strcpy(c->server, key->server);
     memcpy(&c->addr, key->addr, key->addr_len);
@@ -137,11 +152,12 @@ int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, i
     p->count++;
     return 0;
 fail:
-    close(fd);
+    close_conn(fd, tls);
     return -1;
 }
 
-int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key)
+int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key,
+                       struct tls_conn **tls)
 {
     struct upstream_conn *c;
     int fd;
@@ -154,6 +170,14 @@ int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key)
         return -1;
     unlink_conn(p, c);
     fd = c->fd;
+    if (tls != NULL) {
+        *tls = c->tls;
+    } else if (c->tls != NULL) {
+        /* a TLS connection taken without asking for its state: unusable */
+        close_conn(fd, c->tls);
+        free(c);
+        return -1;
+    }
     free(c);
     return fd;
 }

@@ -12,6 +12,13 @@
  * its socket becomes readable: an idle server connection has nothing to say,
  * so readability means EOF, a reset or stray bytes, none of them reusable.
  *
+ * A connection to a server with `tls` is parked with its tls_conn (handshake
+ * done, nothing unread inside OpenSSL: the caller checks) and keyed also by the
+ * SSL_CTX it was made from, so it is only reused for the same server and the same
+ * TLS settings: the pooled SSL holds a reference on that SSL_CTX, so no other
+ * context can take its address while the connection waits here. The pool frees
+ * the tls_conn (tls_conn_free, then free()) before closing the fd.
+ *
  * Single-threaded: a pool belongs to one worker and is used only from its loop
  * thread. Must not: decide whether a connection is reusable (the caller does,
  * from the response framing), or block.
@@ -30,13 +37,17 @@
 
 struct upstream_pool;
 
+struct tls_conn;
+
 /* Who a connection belongs to. Strings are NUL-terminated; addr holds
- * addr_len meaningful bytes. */
+ * addr_len meaningful bytes; tls_ctx is the SSL_CTX of a TLS connection (NULL:
+ * plain TCP), compared by address only. */
 struct upstream_key {
     const char *pool;
     const char *server;
     const struct sockaddr_storage *addr;
     socklen_t addr_len;
+    const void *tls_ctx;
 };
 
 /* Creates an empty pool on `loop`. Returns NULL when out of memory. */
@@ -47,15 +58,19 @@ struct upstream_pool *upstream_pool_new(struct ev_loop *loop);
 void upstream_pool_free(struct upstream_pool *p);
 
 /* Parks `fd` (connected, nonblocking, with nothing unread and no request in
- * flight) under `key`, closed after idle_s seconds. Ownership of fd passes to
- * the pool in every case: on failure (out of memory, per-key bound reached)
- * it is closed. Returns 0 when parked, -1 when closed. */
+ * flight) under `key`, closed after idle_s seconds; `tls` (NULL for plain TCP)
+ * is its TLS state, the start of a malloc'd block (key->tls_ctx must then be
+ * its SSL_CTX). Ownership of fd and tls passes to the pool in every case: on
+ * failure (out of memory, bad key) they are freed and closed. Returns 0 when
+ * parked, -1 when closed. */
 int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, int fd,
-                      ev_tstamp idle_s);
+                      struct tls_conn *tls, ev_tstamp idle_s);
 
 /* Takes the most recently parked connection for `key`; the caller owns the
- * returned fd. Returns -1 when there is none. */
-int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key);
+ * returned fd and *tls (set to NULL for a plain connection; may be NULL when
+ * key->tls_ctx is NULL). Returns -1 when there is none. */
+int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key,
+                       struct tls_conn **tls);
 
 /* Idle connections held (all keys). */
 size_t upstream_pool_count(const struct upstream_pool *p);

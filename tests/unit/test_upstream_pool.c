@@ -9,11 +9,13 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/upstream_pool.h"
+#include "tls/tls_conn.h"
 
 static struct sockaddr_storage addr_a, addr_b;
 
@@ -47,24 +49,24 @@ static void test_upstream_pool_lifo_and_keys(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct upstream_pool *p = upstream_pool_new(loop);
-    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in)};
-    struct upstream_key kb = {"app", "s1", &addr_b, sizeof(struct sockaddr_in)};
-    struct upstream_key kc = {"other", "s1", &addr_a, sizeof(struct sockaddr_in)};
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_key kb = {"app", "s1", &addr_b, sizeof(struct sockaddr_in), NULL};
+    struct upstream_key kc = {"other", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
     int peer1, peer2, fd1, fd2;
     (void)state;
     addrs();
     fd1 = pair(&peer1);
     fd2 = pair(&peer2);
-    assert_int_equal(upstream_pool_put(p, &ka, fd1, 5.0), 0);
-    assert_int_equal(upstream_pool_put(p, &ka, fd2, 5.0), 0);
+    assert_int_equal(upstream_pool_put(p, &ka, fd1, NULL, 5.0), 0);
+    assert_int_equal(upstream_pool_put(p, &ka, fd2, NULL, 5.0), 0);
     assert_int_equal(upstream_pool_count(p), 2);
     /* another address or another pool name never matches */
-    assert_int_equal(upstream_pool_take(p, &kb), -1);
-    assert_int_equal(upstream_pool_take(p, &kc), -1);
+    assert_int_equal(upstream_pool_take(p, &kb, NULL), -1);
+    assert_int_equal(upstream_pool_take(p, &kc, NULL), -1);
     /* most recently parked first */
-    assert_int_equal(upstream_pool_take(p, &ka), fd2);
-    assert_int_equal(upstream_pool_take(p, &ka), fd1);
-    assert_int_equal(upstream_pool_take(p, &ka), -1);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fd2);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fd1);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), -1);
     assert_int_equal(upstream_pool_count(p), 0);
     close(fd1);
     close(fd2);
@@ -78,13 +80,13 @@ static void test_upstream_pool_per_server_bound(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct upstream_pool *p = upstream_pool_new(loop);
-    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in)};
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
     int fds[UPSTREAM_POOL_PER_SERVER_MAX + 1], peers[UPSTREAM_POOL_PER_SERVER_MAX + 1];
     (void)state;
     addrs();
     for (unsigned i = 0; i <= UPSTREAM_POOL_PER_SERVER_MAX; i++) {
         fds[i] = pair(&peers[i]);
-        assert_int_equal(upstream_pool_put(p, &ka, fds[i], 5.0), 0);
+        assert_int_equal(upstream_pool_put(p, &ka, fds[i], NULL, 5.0), 0);
     }
     /* the oldest was closed to make room */
     assert_int_equal(upstream_pool_count(p), UPSTREAM_POOL_PER_SERVER_MAX);
@@ -101,18 +103,18 @@ static void test_upstream_pool_readable_or_idle_closes(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct upstream_pool *p = upstream_pool_new(loop);
-    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in)};
-    struct upstream_key kb = {"app", "s1", &addr_b, sizeof(struct sockaddr_in)};
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_key kb = {"app", "s1", &addr_b, sizeof(struct sockaddr_in), NULL};
     int peer1, peer2, fd1, fd2;
     (void)state;
     addrs();
     fd1 = pair(&peer1);
     fd2 = pair(&peer2);
-    assert_int_equal(upstream_pool_put(p, &ka, fd1, 5.0), 0);
-    assert_int_equal(upstream_pool_put(p, &kb, fd2, 0.05), 0);
+    assert_int_equal(upstream_pool_put(p, &ka, fd1, NULL, 5.0), 0);
+    assert_int_equal(upstream_pool_put(p, &kb, fd2, NULL, 0.05), 0);
     close(peer1); /* EOF while idle */
     ev_run(loop, EVRUN_NOWAIT);
-    assert_int_equal(upstream_pool_take(p, &ka), -1);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), -1);
     assert_false(fd_open(fd1));
     /* idle timeout */
     for (int i = 0; i < 50 && upstream_pool_count(p) > 0; i++)
@@ -122,10 +124,56 @@ static void test_upstream_pool_readable_or_idle_closes(void **state)
     close(peer2);
     /* a non-positive idle time is refused, and the fd closed */
     fd1 = pair(&peer1);
-    assert_int_equal(upstream_pool_put(p, &ka, fd1, 0), -1);
+    assert_int_equal(upstream_pool_put(p, &ka, fd1, NULL, 0), -1);
     assert_false(fd_open(fd1));
     close(peer1);
     upstream_pool_free(p);
+    ev_loop_destroy(loop);
+}
+
+/* A TLS connection comes back only under its own SSL_CTX, with its tls_conn;
+ * a plain one never answers a TLS key nor the reverse; the pool frees the
+ * tls_conn of what it drops (the sanitizer build would see a leak). */
+static void test_upstream_pool_tls_keys(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct upstream_pool *p = upstream_pool_new(loop);
+    int ctx_x, ctx_y; /* stand-ins for two SSL_CTX addresses */
+    struct upstream_key plain = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_key kx = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), &ctx_x};
+    struct upstream_key ky = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), &ctx_y};
+    struct tls_conn *t1 = calloc(1, sizeof(*t1)), *t2 = calloc(1, sizeof(*t2)), *got;
+    int peer1, peer2, peer3, fd1, fd2, fd3;
+    (void)state;
+    addrs();
+    assert_non_null(t1);
+    assert_non_null(t2);
+    fd1 = pair(&peer1);
+    fd2 = pair(&peer2);
+    fd3 = pair(&peer3);
+    assert_int_equal(upstream_pool_put(p, &kx, fd1, t1, 5.0), 0);
+    assert_int_equal(upstream_pool_put(p, &plain, fd2, NULL, 5.0), 0);
+    got = (struct tls_conn *)(void *)&ctx_y;
+    assert_int_equal(upstream_pool_take(p, &ky, &got), -1);
+    assert_int_equal(upstream_pool_take(p, &plain, &got), fd2);
+    assert_null(got);
+    assert_int_equal(upstream_pool_take(p, &plain, &got), -1);
+    assert_int_equal(upstream_pool_take(p, &kx, &got), fd1);
+    assert_ptr_equal(got, t1);
+    assert_int_equal(upstream_pool_count(p), 0);
+    /* parked again, then dropped by the pool: fd closed, tls_conn freed */
+    assert_int_equal(upstream_pool_put(p, &kx, fd1, t1, 5.0), 0);
+    assert_int_equal(upstream_pool_put(p, &ky, fd3, t2, 5.0), 0);
+    close(peer1); /* EOF while idle */
+    ev_run(loop, EVRUN_NOWAIT);
+    assert_int_equal(upstream_pool_take(p, &kx, &got), -1);
+    assert_false(fd_open(fd1));
+    assert_int_equal(upstream_pool_count(p), 1);
+    upstream_pool_free(p);
+    assert_false(fd_open(fd3));
+    close(fd2);
+    close(peer2);
+    close(peer3);
     ev_loop_destroy(loop);
 }
 
@@ -135,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_upstream_pool_lifo_and_keys),
         cmocka_unit_test(test_upstream_pool_per_server_bound),
         cmocka_unit_test(test_upstream_pool_readable_or_idle_closes),
+        cmocka_unit_test(test_upstream_pool_tls_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
