@@ -75,14 +75,6 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
             report(arg, msg);
             rc = -1;
         }
-        if (f->cert_count > 0 && f->mode == CONF_MODE_HTTP) {
-            snprintf(msg, sizeof(msg),
-                     "%s:%d: frontend %s: TLS termination (tls_cert) is not supported "
-                     "yet in HTTP mode (it works with mode = tcp)",
-                     conf->path, f->certs[0].line, f->name);
-            report(arg, msg);
-            rc = -1;
-        }
         for (size_t b = 0; b < f->bind_count; b++)
             for (size_t j = 0; j <= i; j++) {
                 const struct conf_frontend *g = &conf->frontends[j];
@@ -99,25 +91,6 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
                     }
             }
     }
-    for (size_t p = 0; p < conf->pool_count; p++)
-        for (size_t s = 0; s < conf->pools[p].server_count; s++) {
-            const struct conf_server *sv = &conf->pools[p].servers[s];
-            const struct conf_frontend *user = NULL;
-            if (!sv->tls)
-                continue;
-            for (size_t i = 0; i < conf->frontend_count && user == NULL; i++)
-                if (conf->frontends[i].mode == CONF_MODE_HTTP &&
-                    strcmp(conf->frontends[i].pool_name, conf->pools[p].name) == 0)
-                    user = &conf->frontends[i];
-            if (user != NULL) {
-                snprintf(msg, sizeof(msg),
-                         "%s:%d: server %s: TLS to servers is not supported yet in HTTP "
-                         "mode (pool %s is used by frontend %s, mode = http)",
-                         conf->path, sv->line, sv->name, conf->pools[p].name, user->name);
-                report(arg, msg);
-                rc = -1;
-            }
-        }
     return rc;
 }
 
