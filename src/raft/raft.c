@@ -258,9 +258,10 @@ static void handle_receive(struct raft *r, const struct raft_message *m)
     if (m->term > r->term && m->type != RAFT_MSG_REQUEST_VOTE &&
         !(m->type == RAFT_MSG_REQUEST_VOTE_RESULT && m->u.request_vote_result.pre_vote &&
           m->u.request_vote_result.vote_granted)) {
-        bool from_leader = m->type == RAFT_MSG_APPEND_ENTRIES ||
-                           m->type == RAFT_MSG_INSTALL_SNAPSHOT ||
-                           m->type == RAFT_MSG_TIMEOUT_NOW;
+        /* Only an accepted AppendEntries or InstallSnapshot names the leader
+         * (accept_leader); a TimeoutNow does not, so it is then dropped. */
+        bool from_leader =
+            m->type == RAFT_MSG_APPEND_ENTRIES || m->type == RAFT_MSG_INSTALL_SNAPSHOT;
         raft_become_follower(r, m->term, from_leader ? m->from : 0);
     }
     switch (m->type) {

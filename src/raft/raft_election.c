@@ -126,7 +126,10 @@ void raft_recv_request_vote(struct raft *r, const struct raft_message *m)
     const struct raft_request_vote *rv = &m->u.request_vote;
     bool granted = false;
 
-    if (m->term > r->term && !rv->leader_transfer && raft_in_leader_lease(r))
+    /* Only the real election that a TimeoutNow starts (§3.10) sets the lease
+     * aside; a PreVote never does, whatever it is marked. */
+    bool transfer = rv->leader_transfer && !rv->pre_vote;
+    if (m->term > r->term && !transfer && raft_in_leader_lease(r))
         return; /* §4.2.3: ignore, do not even adopt the term */
     if (!rv->pre_vote && m->term > r->term)
         raft_become_follower(r, m->term, 0);

@@ -78,11 +78,15 @@ void raft_transfer_tick(struct raft *r)
 }
 
 /* The target of a transfer: start a real election now, skipping PreVote, with
- * requests marked so that voters set aside their leader lease (§4.2.3). */
+ * requests marked so that voters set aside their leader lease (§4.2.3). This is
+ * the only election whose requests are so marked, so it must come from the
+ * leader of our current term: the one whose AppendEntries (or InstallSnapshot)
+ * we accepted in this term. Any other TimeoutNow (leader unknown, another
+ * sender, a later term that made us a follower without a leader) is dropped. */
 void raft_recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
-    if (r->role == RAFT_LEADER || m->term != r->term || !raft_may_campaign(r) ||
-        (r->leader != 0 && r->leader != m->from))
-        return; /* only the current leader may hand over */
+    if (r->role != RAFT_FOLLOWER || m->term != r->term || r->leader == 0 ||
+        r->leader != m->from || !r->leader_contact || !raft_may_campaign(r))
+        return;
     raft_election_start(r, false, true);
 }

@@ -146,7 +146,8 @@ struct sim_node *sim_node(struct sim *s, uint64_t id);
  * given terms, each with a payload unique to (index, term). */
 int sim_disk_preload(struct sim *s, uint64_t id, uint64_t term, uint64_t vote,
                      const uint64_t *terms, size_t n);
-/* Makes node id start an election now (as if told TimeoutNow by its leader). */
+/* Makes node id start an election now: as if told TimeoutNow by its leader if it
+ * knows one, else as if its election timer expired (PreVote first, if on). */
 void sim_force_election(struct sim *s, uint64_t id);
 
 /* Faults and operations. */

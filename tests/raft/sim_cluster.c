@@ -7,6 +7,8 @@
  */
 #include "sim.h"
 
+#include "raft/raft_internal.h" /* sim_force_election: the election timer */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,10 +155,18 @@ void sim_force_election(struct sim *s, uint64_t id)
     if (nd == NULL || nd->raft == NULL)
         return;
     struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .now_ms = s->now_us / 1000};
-    ev.u.receive.type = RAFT_MSG_TIMEOUT_NOW;
-    ev.u.receive.from = raft_leader(nd->raft) ? raft_leader(nd->raft) : (id == 1 ? 2 : 1);
-    ev.u.receive.to = id;
-    ev.u.receive.term = raft_term(nd->raft);
+    if (raft_leader(nd->raft) != 0) {
+        /* A known leader: as if it transferred leadership to us (§3.10). */
+        ev.u.receive.type = RAFT_MSG_TIMEOUT_NOW;
+        ev.u.receive.from = raft_leader(nd->raft);
+        ev.u.receive.to = id;
+        ev.u.receive.term = raft_term(nd->raft);
+    } else {
+        /* No leader: a TimeoutNow from anyone else is rightly dropped, so let
+         * the election timer expire now (PreVote first, if enabled). */
+        nd->raft->election_deadline_ms = ev.now_ms;
+        ev.type = RAFT_EVENT_TICK;
+    }
     sim_node_step(s, id, &ev);
 }
 

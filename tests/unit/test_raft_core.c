@@ -303,6 +303,127 @@ static void test_raft_core_vote_persisted_before_sent(void **state)
     raft_free(r);
 }
 
+/* A node with explicit PreVote and CheckQuorum options (mk_node: both on). */
+static struct raft *mk_node_opts(uint64_t id, uint64_t term, bool pre_vote,
+                                 bool check_quorum)
+{
+    struct raft_options o;
+    struct raft_configuration c = conf3();
+    struct raft_hard_state hs = {.term = term, .vote = 0};
+    char err[256];
+    raft_options_init(&o, id, 42);
+    o.pre_vote = pre_vote;
+    o.check_quorum = check_quorum;
+    struct raft *r = raft_new(&o, 0, &hs, NULL, NULL, 0, &c, err, sizeof(err));
+    assert_non_null(r);
+    return r;
+}
+
+static int recv_at(struct raft *r, const struct raft_message *m, uint64_t now,
+                   struct raft_update *up)
+{
+    struct raft_event ev = {.type = RAFT_EVENT_RECEIVE, .now_ms = now};
+    ev.u.receive = *m;
+    return raft_step(r, &ev, up, NULL, 0);
+}
+
+static struct raft_message header(enum raft_message_type type, uint64_t from, uint64_t to,
+                                  uint64_t term)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.from = from;
+    m.to = to;
+    m.term = term;
+    return m;
+}
+
+static struct raft_message vote_req(uint64_t from, uint64_t to, uint64_t term,
+                                    bool pre_vote, bool transfer)
+{
+    struct raft_message m = header(RAFT_MSG_REQUEST_VOTE, from, to, term);
+    m.u.request_vote.pre_vote = pre_vote;
+    m.u.request_vote.leader_transfer = transfer;
+    return m;
+}
+
+/* §3.10: only the leader of our current term (whose AppendEntries we accepted in
+ * it) may make us campaign with TimeoutNow; any other TimeoutNow is dropped. */
+static void test_raft_core_timeout_now_only_from_current_leader(void **state)
+{
+    (void)state;
+    struct raft *r = mk_node_opts(1, 2, true, true);
+    struct raft_update up;
+
+    /* Leader unknown in term 2: a TimeoutNow of term 2 from 3 is dropped. */
+    struct raft_message tn = header(RAFT_MSG_TIMEOUT_NOW, 3, 1, 2);
+    assert_int_equal(recv_at(r, &tn, 10, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_FOLLOWER);
+    assert_int_equal(raft_term(r), 2);
+    assert_null(find_msg(&up, RAFT_MSG_REQUEST_VOTE));
+
+    /* A TimeoutNow of a later term: the term is adopted (Figure 3.1), but the
+     * sender is not thereby our leader, and no election starts. */
+    tn.term = 3;
+    assert_int_equal(recv_at(r, &tn, 11, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_FOLLOWER);
+    assert_int_equal(raft_term(r), 3);
+    assert_int_equal(raft_leader(r), 0);
+    assert_null(find_msg(&up, RAFT_MSG_REQUEST_VOTE));
+
+    /* 2 leads term 3 (we accept its AppendEntries): 3's TimeoutNow is still
+     * dropped, 2's starts a real election marked as a transfer. */
+    struct raft_message ae = append(2, 3, 0, 0, NULL, 0, 0);
+    assert_int_equal(recv_at(r, &ae, 12, &up), 0);
+    assert_int_equal(raft_leader(r), 2);
+    assert_int_equal(recv_at(r, &tn, 13, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_FOLLOWER);
+    assert_int_equal(raft_term(r), 3);
+    assert_null(find_msg(&up, RAFT_MSG_REQUEST_VOTE));
+
+    tn.from = 2;
+    assert_int_equal(recv_at(r, &tn, 14, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_CANDIDATE);
+    assert_int_equal(raft_term(r), 4);
+    const struct raft_message *rv = find_msg(&up, RAFT_MSG_REQUEST_VOTE);
+    assert_non_null(rv);
+    assert_int_equal(rv->term, 4);
+    assert_false(rv->u.request_vote.pre_vote);
+    assert_true(rv->u.request_vote.leader_transfer);
+    raft_free(r);
+}
+
+/* §4.2.3: within the lease of a live leader, only a real vote request marked as a
+ * transfer (§3.10) is weighed; a PreVote marked so is ignored like any other. */
+static void test_raft_core_only_transfer_vote_sets_lease_aside(void **state)
+{
+    (void)state;
+    struct raft *r = mk_node_opts(1, 3, true, true);
+    struct raft_update up;
+    struct raft_message ae = append(2, 3, 0, 0, NULL, 0, 0);
+    assert_int_equal(recv_at(r, &ae, 10, &up), 0);
+    assert_int_equal(raft_leader(r), 2);
+
+    struct raft_message m = vote_req(3, 1, 4, false, false);
+    assert_int_equal(recv_at(r, &m, 20, &up), 0);
+    assert_null(find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT));
+    m = vote_req(3, 1, 4, true, true);
+    assert_int_equal(recv_at(r, &m, 21, &up), 0);
+    assert_null(find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT));
+    assert_int_equal(raft_term(r), 3);
+    assert_int_equal(raft_leader(r), 2);
+
+    m = vote_req(3, 1, 4, false, true);
+    assert_int_equal(recv_at(r, &m, 22, &up), 0);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_non_null(res);
+    assert_true(res->u.request_vote_result.vote_granted);
+    assert_int_equal(raft_term(r), 4);
+    assert_int_equal(raft_vote(r), 3);
+    raft_free(r);
+}
+
 static void test_raft_core_persist_failure_halts(void **state)
 {
     (void)state;
@@ -554,6 +675,8 @@ int main(void)
         cmocka_unit_test(test_raft_core_append_into_compacted_prefix),
         cmocka_unit_test(test_raft_core_restarted_node_never_votes_twice),
         cmocka_unit_test(test_raft_core_vote_persisted_before_sent),
+        cmocka_unit_test(test_raft_core_timeout_now_only_from_current_leader),
+        cmocka_unit_test(test_raft_core_only_transfer_vote_sets_lease_aside),
         cmocka_unit_test(test_raft_core_persist_failure_halts),
         cmocka_unit_test(test_raft_core_rejects_bad_input),
         cmocka_unit_test(test_raft_core_configuration_codec),
