@@ -271,7 +271,7 @@ struct raft_options {
     uint32_t heartbeat_ms;        /* default 50 */
     uint32_t election_timeout_ms; /* randomised in [t, 2t); default 300 */
     bool pre_vote;                /* §9.6, default on (raft_options_init) */
-    bool check_quorum;            /* §6.2, default on */
+    bool check_quorum;            /* §6.2 and the leader lease (§4.2.3), default on */
     uint32_t max_inflight_msgs;   /* AppendEntries in flight per follower, default 64 */
     uint64_t max_inflight_bytes; /* payload bytes in flight per follower, default 4 MiB */
     uint32_t max_batch_entries;  /* entries per AppendEntries, default 64 */

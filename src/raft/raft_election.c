@@ -31,10 +31,14 @@ static bool has_majority(const struct raft *r)
 
 /* §4.2.3: a server that has heard from a current leader within the minimum
  * election timeout ignores vote requests (and a leader ignores them while it
- * leads). Only enforced with PreVote or CheckQuorum, as in etcd-io/raft. */
+ * leads). Only enforced with CheckQuorum, as in etcd-io/raft: it is CheckQuorum
+ * that makes a leader that lost its majority step down, so without it a leader
+ * that ignored higher terms could block elections for good. Without it a
+ * higher-term RequestVote makes any server, a leader included, a follower
+ * (Figure 3.1, "All servers"). */
 bool raft_in_leader_lease(const struct raft *r)
 {
-    if (!r->opts.pre_vote && !r->opts.check_quorum)
+    if (!r->opts.check_quorum)
         return false;
     if (r->role == RAFT_LEADER)
         return true;
@@ -131,6 +135,8 @@ void raft_recv_request_vote(struct raft *r, const struct raft_message *m)
     bool transfer = rv->leader_transfer && !rv->pre_vote;
     if (m->term > r->term && !transfer && raft_in_leader_lease(r))
         return; /* §4.2.3: ignore, do not even adopt the term */
+    /* A PreVote never changes our term (§9.6); a real one from a later term
+     * makes us a follower of it, a leader included, before it is weighed. */
     if (!rv->pre_vote && m->term > r->term)
         raft_become_follower(r, m->term, 0);
 

@@ -424,6 +424,95 @@ static void test_raft_core_only_transfer_vote_sets_lease_aside(void **state)
     raft_free(r);
 }
 
+/* Makes node 1 (PreVote on) the leader of term `term` + 1 with 2's votes. */
+static void make_leader(struct raft *r, uint64_t term)
+{
+    struct raft_update up;
+    struct raft_event ev = {.type = RAFT_EVENT_TICK, .now_ms = 10000};
+    assert_int_equal(raft_step(r, &ev, &up, NULL, 0), 0);
+    assert_int_equal(raft_role(r), RAFT_PRE_CANDIDATE);
+    struct raft_message g = header(RAFT_MSG_REQUEST_VOTE_RESULT, 2, 1, term + 1);
+    g.u.request_vote_result.vote_granted = true;
+    g.u.request_vote_result.pre_vote = true;
+    assert_int_equal(recv_at(r, &g, 10001, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_CANDIDATE);
+    g.u.request_vote_result.pre_vote = false;
+    assert_int_equal(recv_at(r, &g, 10002, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_LEADER);
+    assert_int_equal(raft_term(r), term + 1);
+}
+
+/* Figure 3.1: without CheckQuorum there is no lease, so a leader that receives a
+ * RequestVote of a later term steps down to follower in that term and weighs the
+ * vote; a PreVote of a later term changes no term, at a leader or a follower.
+ * With CheckQuorum the leader keeps ignoring it (§4.2.3). */
+static void
+test_raft_core_leader_steps_down_on_later_vote_without_check_quorum(void **state)
+{
+    (void)state;
+    struct raft_update up;
+    struct raft *r = mk_node_opts(1, 2, true, false);
+    make_leader(r, 2);
+
+    /* A PreVote for term 9: answered, nothing changes. */
+    struct raft_message m = vote_req(3, 1, 9, true, false);
+    m.u.request_vote.last_log_index = 100;
+    m.u.request_vote.last_log_term = 3;
+    assert_int_equal(recv_at(r, &m, 10003, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_LEADER);
+    assert_int_equal(raft_term(r), 3);
+    assert_false(up.flags & RAFT_UPDATE_HARD_STATE);
+
+    /* A real RequestVote for term 4: a follower of term 4 that votes for 3. */
+    m = vote_req(3, 1, 4, false, false);
+    m.u.request_vote.last_log_index = 100;
+    m.u.request_vote.last_log_term = 3;
+    assert_int_equal(recv_at(r, &m, 10004, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_FOLLOWER);
+    assert_int_equal(raft_term(r), 4);
+    assert_int_equal(raft_vote(r), 3);
+    const struct raft_message *res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_non_null(res);
+    assert_true(res->u.request_vote_result.vote_granted);
+    assert_int_equal(res->term, 4);
+    assert_true(up.flags & RAFT_UPDATE_HARD_STATE);
+    assert_int_equal(up.hard_state.term, 4);
+
+    /* A real request from a candidate whose log is behind: still a step down
+     * to the new term, but no vote. */
+    m = vote_req(2, 1, 5, false, false);
+    assert_int_equal(recv_at(r, &m, 10005, &up), 0);
+    assert_int_equal(raft_term(r), 5);
+    assert_int_equal(raft_vote(r), 0);
+    res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_non_null(res);
+    assert_false(res->u.request_vote_result.vote_granted);
+
+    /* A follower: a PreVote of a later term is granted, the term stays. */
+    m = vote_req(3, 1, 7, true, false);
+    m.u.request_vote.last_log_index = 100;
+    m.u.request_vote.last_log_term = 3;
+    assert_int_equal(recv_at(r, &m, 10006, &up), 0);
+    assert_int_equal(raft_term(r), 5);
+    res = find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_non_null(res);
+    assert_true(res->u.request_vote_result.vote_granted);
+    assert_int_equal(res->term, 7);
+    raft_free(r);
+
+    /* With CheckQuorum, the leader ignores it (no reply, no term change). */
+    r = mk_node_opts(1, 2, true, true);
+    make_leader(r, 2);
+    m = vote_req(3, 1, 4, false, false);
+    m.u.request_vote.last_log_index = 100;
+    m.u.request_vote.last_log_term = 3;
+    assert_int_equal(recv_at(r, &m, 10003, &up), 0);
+    assert_int_equal(raft_role(r), RAFT_LEADER);
+    assert_int_equal(raft_term(r), 3);
+    assert_null(find_msg(&up, RAFT_MSG_REQUEST_VOTE_RESULT));
+    raft_free(r);
+}
+
 static void test_raft_core_persist_failure_halts(void **state)
 {
     (void)state;
@@ -677,6 +766,8 @@ int main(void)
         cmocka_unit_test(test_raft_core_vote_persisted_before_sent),
         cmocka_unit_test(test_raft_core_timeout_now_only_from_current_leader),
         cmocka_unit_test(test_raft_core_only_transfer_vote_sets_lease_aside),
+        cmocka_unit_test(
+            test_raft_core_leader_steps_down_on_later_vote_without_check_quorum),
         cmocka_unit_test(test_raft_core_persist_failure_halts),
         cmocka_unit_test(test_raft_core_rejects_bad_input),
         cmocka_unit_test(test_raft_core_configuration_codec),
