@@ -217,6 +217,24 @@ def test(h):
           "then closed")
     s.close()
 
+    # closing: our close_notify goes before the FIN (a bare EOF would raise here)
+    for raw, status in ((b"GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200),
+                        (b"GET /c HTTP/1.1\r\nHost: a\r\nBad header\r\n\r\n", 400)):
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+        s = ctx.wrap_socket(connect(fport), server_hostname="a.test",
+                            suppress_ragged_eofs=False)
+        s.sendall(raw)
+        rd = Reader(s)
+        resp = read_response(rd)
+        s.settimeout(5.0)
+        try:
+            clean = not rd.buf and s.recv(1) == b""  # b"": a close_notify
+        except (ssl.SSLEOFError, socket.timeout, ConnectionResetError):
+            clean = False
+        s.close()
+        check(resp.status == status and clean, "a %d with Connection: close ends with a "
+              "close_notify (got %d, clean %s)" % (status, resp.status, clean))
+
     with https(fport, ca, "b.test") as s2:
         check(subject(s2.getpeercert())["commonName"] == "b.test",
               "SNI b.test gets the certificate of b.test")
