@@ -77,8 +77,6 @@ struct sim_node {
     uint64_t sm_index;
     uint64_t sm_hash;
     uint64_t proposals_acked;
-    /* the last AppendEntries success it sent: never truncated within that term */
-    uint64_t ack_term, ack_index, ack_entry_term;
 };
 
 struct sim_msg {

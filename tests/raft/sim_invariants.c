@@ -8,8 +8,9 @@
  *   Leader Completeness: a new leader holds every entry committed so far;
  *   State Machine Safety: every node applies the same entry at each index, in
  *     order, reaching the same state-machine hash;
- *   plus: a node never grants two votes in one term (even across restarts), and a
- *   committed index never changes term.
+ *   plus: a node never grants two votes in one term (even across restarts), a
+ *   committed index never changes term, and an entry a node acknowledged in a
+ *   term is never truncated from its log in that term.
  */
 #include "sim.h"
 
@@ -29,6 +30,20 @@ struct vote_rec {
     uint64_t voter, term, candidate;
 };
 
+/* The entries one node acknowledged (AppendEntries success, once durable) in its
+ * current term: index and the term of the entry there. Acknowledgements of an
+ * older term are dropped when the node's term moves on: terms never go back
+ * (they are persisted), so those can never be checked again. */
+struct ack_rec {
+    uint64_t index, entry_term;
+};
+
+struct ack_set {
+    uint64_t term;
+    struct ack_rec *recs;
+    size_t n, cap;
+};
+
 struct sim_invariants {
     struct rec *recs;
     size_t cap, count;
@@ -40,9 +55,9 @@ struct sim_invariants {
     uint64_t *chain;          /* state-machine hash after applying index */
     size_t cap_idx;
     uint64_t committed_max;
-    uint64_t committed_max_seen_term; /* term of the node that reported it */
     struct vote_rec *votes;
     size_t n_votes, cap_votes;
+    struct ack_set acks[SIM_MAX_NODES]; /* by node slot */
 };
 
 void sim_violation(struct sim *s, const char *fmt, ...)
@@ -90,6 +105,8 @@ void sim_inv_free(struct sim_invariants *inv)
     free(inv->committed_seen);
     free(inv->chain);
     free(inv->votes);
+    for (size_t i = 0; i < SIM_MAX_NODES; i++)
+        free(inv->acks[i].recs);
     free(inv);
 }
 
@@ -208,10 +225,12 @@ static void check_leader_complete(struct sim *s, struct sim_node *nd)
     uint64_t first = raft_snapshot_index(nd->raft);
     uint64_t term = raft_term(nd->raft);
     /* An entry first seen committed by a node in term T was committed in a term
-     * <= T: every leader of a term > T must hold it. A leader of an older term
-     * (elected late, by delayed votes) may legitimately lack it. */
+     * <= T: by Leader Completeness every leader of a term > T holds it, and so
+     * does the leader of T itself if it was committed in T (only that leader can
+     * commit in T, and a leader never drops an entry). A leader of an older
+     * term (elected late, by delayed votes) may legitimately lack it. */
     for (uint64_t i = first + 1; i <= inv->committed_max; i++) {
-        if (inv->committed_seen[i] >= term)
+        if (inv->committed_seen[i] > term)
             continue;
         uint64_t t = raft_term_at(nd->raft, i);
         if (t != inv->committed_term[i]) {
@@ -261,7 +280,6 @@ static void record_commits(struct sim *s, struct sim_node *nd)
         inv->committed_hash[i] = rec != NULL ? rec->hash : 0;
         inv->committed_seen[i] = raft_term(r);
         inv->committed_max = i;
-        inv->committed_max_seen_term = raft_term(r);
     }
     if (inv->committed_max > s->stats.commits)
         s->stats.commits = inv->committed_max;
@@ -387,42 +405,127 @@ void sim_inv_apply(struct sim *s, struct sim_node *nd, const struct raft_entry *
 
 void sim_inv_ack(struct sim *s, struct sim_node *nd, const struct raft_message *m)
 {
+    struct sim_invariants *inv = s->inv;
+    struct ack_set *a = &inv->acks[nd - s->nodes];
     uint64_t idx = m->u.append_entries_result.last_index;
     if (nd->raft == NULL || m->term != raft_term(nd->raft))
         return;
-    if (m->term != nd->ack_term || idx > nd->ack_index) {
-        nd->ack_term = m->term;
-        nd->ack_index = idx;
-        nd->ack_entry_term = raft_term_at(nd->raft, idx);
+    uint64_t entry_term = raft_term_at(nd->raft, idx);
+    if (entry_term == 0)
+        return; /* compacted (or nothing): covered by the snapshot */
+    if (a->term != m->term) {
+        a->term = m->term;
+        a->n = 0;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->recs[i].index == idx) {
+            if (a->recs[i].entry_term != entry_term)
+                sim_violation(s,
+                              "node %llu acknowledged index %llu in term %llu with "
+                              "entry terms %llu and %llu",
+                              (unsigned long long)nd->id, (unsigned long long)idx,
+                              (unsigned long long)m->term,
+                              (unsigned long long)a->recs[i].entry_term,
+                              (unsigned long long)entry_term);
+            return;
+        }
+    }
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 64;
+        struct ack_rec *n = realloc(a->recs, ncap * sizeof(*n));
+        if (n == NULL) {
+            sim_violation(s, "simulator out of memory");
+            return;
+        }
+        a->recs = n;
+        a->cap = ncap;
+    }
+    a->recs[a->n++] = (struct ack_rec){idx, entry_term};
+}
+
+/* A committed index never changes its entry, at any index: a node's log holds
+ * the recorded entry at every index of its committed prefix (from its snapshot
+ * on) that is known committed. Checked after every step (record_commits, also
+ * run on each apply, checks the commit index itself). */
+static void check_committed_prefix(struct sim *s, struct sim_node *nd)
+{
+    struct sim_invariants *inv = s->inv;
+    struct raft *r = nd->raft;
+    uint64_t c = raft_commit_index(r);
+    uint64_t upto = c < inv->committed_max ? c : inv->committed_max;
+    for (uint64_t i = raft_snapshot_index(r) + 1; i <= upto; i++) {
+        uint64_t t = raft_term_at(r, i);
+        if (t != inv->committed_term[i]) {
+            sim_violation(s,
+                          "committed entry lost: node %llu has term %llu at committed "
+                          "index %llu (term %llu)",
+                          (unsigned long long)nd->id, (unsigned long long)t,
+                          (unsigned long long)i,
+                          (unsigned long long)inv->committed_term[i]);
+            return;
+        }
+    }
+}
+
+/* An entry acknowledged in a term is never truncated in that term: every one
+ * the node acknowledged in its current term is still in its log (or compacted
+ * into its snapshot). */
+static void check_acks(struct sim *s, struct sim_node *nd)
+{
+    const struct ack_set *a = &s->inv->acks[nd - s->nodes];
+    struct raft *r = nd->raft;
+    if (a->term != raft_term(r))
+        return;
+    uint64_t first = raft_snapshot_index(r);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->recs[i].index <= first)
+            continue;
+        if (raft_term_at(r, a->recs[i].index) != a->recs[i].entry_term) {
+            sim_violation(s, "node %llu lost entry %llu it acknowledged in term %llu",
+                          (unsigned long long)nd->id,
+                          (unsigned long long)a->recs[i].index,
+                          (unsigned long long)a->term);
+            return;
+        }
+    }
+}
+
+/* Leader Completeness at every step: every entry known committed by a node in
+ * term T is held by every leader of a term >= T (see check_leader_complete),
+ * index by index up to the highest committed one. */
+static void check_leader_holds_committed(struct sim *s, struct sim_node *nd)
+{
+    struct sim_invariants *inv = s->inv;
+    struct raft *r = nd->raft;
+    uint64_t term = raft_term(r);
+    for (uint64_t i = raft_snapshot_index(r) + 1; i <= inv->committed_max; i++) {
+        if (inv->committed_seen[i] > term)
+            continue;
+        if (raft_term_at(r, i) != inv->committed_term[i]) {
+            sim_violation(s,
+                          "Leader Completeness: leader %llu (term %llu) lacks committed "
+                          "entry %llu (term %llu, seen committed in term %llu)",
+                          (unsigned long long)nd->id, (unsigned long long)term,
+                          (unsigned long long)i,
+                          (unsigned long long)inv->committed_term[i],
+                          (unsigned long long)inv->committed_seen[i]);
+            return;
+        }
     }
 }
 
 void sim_inv_check(struct sim *s)
 {
-    struct sim_invariants *inv = s->inv;
     for (unsigned i = 0; i < s->n && !s->violated; i++) {
         struct sim_node *nd = &s->nodes[i];
         if (nd->raft == NULL)
             continue;
         record_commits(s, nd);
         struct raft *r = nd->raft;
-        /* An entry acknowledged in a term is never truncated in that term. */
-        if (nd->ack_term == raft_term(r) && nd->ack_index > raft_snapshot_index(r) &&
-            nd->ack_entry_term != 0 &&
-            raft_term_at(r, nd->ack_index) != nd->ack_entry_term)
-            sim_violation(s, "node %llu lost entry %llu it acknowledged in term %llu",
-                          (unsigned long long)nd->id, (unsigned long long)nd->ack_index,
-                          (unsigned long long)nd->ack_term);
-        /* Leader Completeness at every step: an entry known committed in term T
-         * is held by every leader of a term > T (Log Matching then covers the
-         * prefix). A deposed leader of an older term may lack it. */
-        if (raft_role(r) == RAFT_LEADER && raft_term(r) > inv->committed_max_seen_term &&
-            inv->committed_max > raft_snapshot_index(r) &&
-            raft_term_at(r, inv->committed_max) !=
-                inv->committed_term[inv->committed_max])
-            sim_violation(
-                s, "Leader Completeness: leader %llu lacks committed entry %llu",
-                (unsigned long long)nd->id, (unsigned long long)inv->committed_max);
+        check_committed_prefix(s, nd);
+        check_acks(s, nd);
+        if (raft_role(r) == RAFT_LEADER)
+            check_leader_holds_committed(s, nd);
         if (nd->sm_index != raft_applied_index(nd->raft))
             sim_violation(s, "node %llu: state machine at %llu, core applied %llu",
                           (unsigned long long)nd->id, (unsigned long long)nd->sm_index,
