@@ -13,7 +13,8 @@ For each: the proxy's CPU time per request ((utime+stime) delta of the proxy's
 processes from /proc / requests), requests/s, p50 and p99 latency (wrk
 --latency), and the proxy's RSS sampled during the run; then medians, raftlb's
 ratios to each proxy, and memory per extra connection ((RSS at 1,000 - RSS at
-50) / 950). Loopback only; every process is stopped by its pid; every run is
+50) / 950). Each measurement starts a fresh proxy process, so that its RSS is
+not what an earlier point left behind. Loopback only; every process is stopped by its pid; every run is
 bounded by its duration.
 
 Usage: contrib/bench/http.sh BUILDDIR [RUNS]   (env: SECONDS_PER_RUN=5 KEEP=1)
@@ -169,24 +170,40 @@ def main():
         for p in ORIGIN:
             if not wait_port(p):
                 sys.exit("bench: the origin did not start")
-        pp = {"raftlb": start([build + "/raftlb", "-c", d + "/raftlb.ini"], "raftlb.log", 0),
-              "haproxy": start(["haproxy", "-db", "-f", d + "/haproxy.cfg"], "haproxy.log", 0),
-              "nginx": start(["nginx", "-c", d + "/nginx.conf"], "nginx.log", 0)}
-        time.sleep(0.5)
-        if pp["raftlb"].poll() is not None or not wait_port(PORTS["raftlb"], 3.0):
+        argvs = {"raftlb": [build + "/raftlb", "-c", d + "/raftlb.ini"],
+                 "haproxy": ["haproxy", "-db", "-f", d + "/haproxy.cfg"],
+                 "nginx": ["nginx", "-c", d + "/nginx.conf"]}
+
+        def proxy_up(name):
+            """A fresh proxy process per measurement, so RSS is its own."""
+            p = start(argvs[name], name + ".log", 0)
+            if not wait_port(PORTS[name], 5.0) or p.poll() is not None:
+                return None
+            time.sleep(0.3)
+            return p
+
+        def proxy_down(p):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+            procs.remove(p)
+
+        p = proxy_up("raftlb")
+        if p is None:
             # this raftlb cannot terminate TLS in HTTP mode: run it without
-            if pp["raftlb"].poll() is None:
-                pp["raftlb"].terminate()
-                pp["raftlb"].wait(10)
+            if p is None and procs[-1].poll() is None:
+                proxy_down(procs[-1])
             text = open(d + "/raftlb.ini").read()
             text = re.sub(r"\[frontend webtls\].*?\n\n", "", text, flags=re.S)
             open(d + "/raftlb.ini", "w").write(text)
             tls_ok = False
-            pp["raftlb"] = start([build + "/raftlb", "-c", d + "/raftlb.ini"], "raftlb.log", 0)
-        for name, port in PORTS.items():
-            if not wait_port(port):
-                sys.exit("bench: %s did not start (see %s)" % (name, d))
-        time.sleep(0.5)
+            p = proxy_up("raftlb")
+            if p is None:
+                sys.exit("bench: raftlb did not start (see %s)" % d)
+        proxy_down(p)
         results = {}  # (point, proxy) -> list of dicts
         for run in range(runs):
             for point, conns, close, tls in POINTS:
@@ -199,13 +216,17 @@ def main():
                             "-d%ds" % secs, "--latency", url]
                     if close:
                         argv[5:5] = ["-H", "Connection: close"]
-                    pids = children(pp[name].pid)
+                    proc = proxy_up(name)
+                    if proc is None:
+                        sys.exit("bench: %s did not start (see %s)" % (name, d))
+                    pids = children(proc.pid)
                     c0 = cpu_ticks(pids)
                     w = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                     time.sleep(secs * 0.6)
-                    rss = rss_kb(children(pp[name].pid))
+                    rss = rss_kb(children(proc.pid))
                     out = w.communicate(timeout=secs + 30)[0].decode()
-                    c1 = cpu_ticks(children(pp[name].pid))
+                    c1 = cpu_ticks(children(proc.pid))
+                    proxy_down(proc)
                     m = re.search(r"(\d+) requests in", out)
                     if m is None or "Requests/sec" not in out:
                         print("run %d %s %s: wrk failed:\n%s" % (run + 1, point, name, out))
