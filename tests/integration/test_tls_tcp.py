@@ -265,15 +265,6 @@ def test(h):
     rc, out, err = h.run([exe, "-t", "-c", path])
     check(rc == 0, "-t accepts two good certificates (%s)" % err.strip())
 
-    # HTTP mode has no TLS yet: refused with FILE:LINE
-    text = conf_with(fport, [("e1", eport)], two_certs).replace("mode = tcp", "mode = http")
-    path = h.write("http.ini", text)
-    rc, out, err = h.run([exe, "-c", path])
-    line = text.splitlines().index("tls_cert = %s" % a_pem) + 1
-    check(rc == 1 and "%s:%d: frontend tlsfe: TLS termination (tls_cert) is not "
-          "supported yet in HTTP mode" % (path, line) in err,
-          "mode = http with tls_cert is refused with FILE:LINE (%s)" % err.strip())
-
     # ---- a TLS frontend in TCP mode
     r = h.raftlb(conf_with(fport, [("e1", eport)], two_certs), [fport])
     payload = pattern(SIZE, seed=7)
