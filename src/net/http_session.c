@@ -344,7 +344,8 @@ static void release_server_after_response(struct http_session *s)
 
     if (server_reusable(s)) {
         if (s->w->upstream == NULL)
-            s->w->upstream = upstream_pool_new(s->w->loop);
+            s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
+                                               UPSTREAM_POOL_MAX);
         if (s->w->upstream != NULL) {
             if (s->timeout_server_s > 0 && s->timeout_server_s < idle_s)
                 idle_s = s->timeout_server_s;

@@ -4,7 +4,8 @@
  *
  * Keyed by pool name + server name + server address: a reload that changes a
  * server's address (or renames it) never gets the old connection back. Bounded
- * per key (UPSTREAM_POOL_PER_SERVER_MAX) and per worker (UPSTREAM_POOL_MAX; the
+ * per key and per worker (upstream_pool_new's bounds; the session uses
+ * UPSTREAM_POOL_PER_SERVER_MAX and UPSTREAM_POOL_MAX; the
  * oldest idle connection is closed to make room). Reuse is LIFO (the most
  * recently parked first: it is the least likely to have been closed by the
  * server). An idle connection is closed after its idle timeout, which the
@@ -31,8 +32,11 @@
 
 #include <ev.h>
 
-#define UPSTREAM_POOL_PER_SERVER_MAX 32u
-#define UPSTREAM_POOL_MAX            1024u
+/* The bounds the HTTP session uses: enough for every connection of a busy
+ * worker to find an idle server connection (a low per-server bound made a
+ * worker with 1,000 clients open and close a server connection per request). */
+#define UPSTREAM_POOL_PER_SERVER_MAX 1024u
+#define UPSTREAM_POOL_MAX            8192u
 #define UPSTREAM_POOL_IDLE_MAX_S     5.0
 
 struct upstream_pool;
@@ -50,8 +54,10 @@ struct upstream_key {
     const void *tls_ctx;
 };
 
-/* Creates an empty pool on `loop`. Returns NULL when out of memory. */
-struct upstream_pool *upstream_pool_new(struct ev_loop *loop);
+/* Creates an empty pool on `loop` keeping at most `per_key_max` idle
+ * connections per key and `max` in all. Returns NULL when out of memory. */
+struct upstream_pool *upstream_pool_new(struct ev_loop *loop, size_t per_key_max,
+                                        size_t max);
 
 /* Closes every idle connection and frees the pool (NULL is fine). Must run on
  * the loop's thread while the loop still exists. */

@@ -17,6 +17,8 @@
 #include "net/upstream_pool.h"
 #include "tls/tls_conn.h"
 
+#define PER_KEY 32u /* the tests' per-key bound (the session's is larger) */
+
 static struct sockaddr_storage addr_a, addr_b;
 
 static void addrs(void)
@@ -48,7 +50,7 @@ static bool fd_open(int fd)
 static void test_upstream_pool_lifo_and_keys(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct upstream_pool *p = upstream_pool_new(loop);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
     struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
     struct upstream_key kb = {"app", "s1", &addr_b, sizeof(struct sockaddr_in), NULL};
     struct upstream_key kc = {"other", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
@@ -79,30 +81,71 @@ static void test_upstream_pool_lifo_and_keys(void **state)
 static void test_upstream_pool_per_server_bound(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct upstream_pool *p = upstream_pool_new(loop);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
     struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
-    int fds[UPSTREAM_POOL_PER_SERVER_MAX + 1], peers[UPSTREAM_POOL_PER_SERVER_MAX + 1];
+    int fds[PER_KEY + 1], peers[PER_KEY + 1];
     (void)state;
     addrs();
-    for (unsigned i = 0; i <= UPSTREAM_POOL_PER_SERVER_MAX; i++) {
+    for (unsigned i = 0; i <= PER_KEY; i++) {
         fds[i] = pair(&peers[i]);
         assert_int_equal(upstream_pool_put(p, &ka, fds[i], NULL, 5.0), 0);
     }
     /* the oldest was closed to make room */
-    assert_int_equal(upstream_pool_count(p), UPSTREAM_POOL_PER_SERVER_MAX);
+    assert_int_equal(upstream_pool_count(p), PER_KEY);
     assert_false(fd_open(fds[0]));
     upstream_pool_free(p); /* closes the rest */
-    for (unsigned i = 1; i <= UPSTREAM_POOL_PER_SERVER_MAX; i++)
+    for (unsigned i = 1; i <= PER_KEY; i++)
         assert_false(fd_open(fds[i]));
-    for (unsigned i = 0; i <= UPSTREAM_POOL_PER_SERVER_MAX; i++)
+    for (unsigned i = 0; i <= PER_KEY; i++)
         close(peers[i]);
+    ev_loop_destroy(loop);
+}
+
+/* The worker-wide bound closes the oldest idle connection of any key, and each
+ * key keeps its own most recent first. */
+static void test_upstream_pool_worker_bound(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct upstream_pool *p = upstream_pool_new(loop, 4, 6);
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_key kb = {"app", "s2", &addr_b, sizeof(struct sockaddr_in), NULL};
+    int fa[4], pa[4], fb[3], pb[3];
+    (void)state;
+    addrs();
+    for (unsigned i = 0; i < 4; i++) {
+        fa[i] = pair(&pa[i]);
+        assert_int_equal(upstream_pool_put(p, &ka, fa[i], NULL, 5.0), 0);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        fb[i] = pair(&pb[i]);
+        assert_int_equal(upstream_pool_put(p, &kb, fb[i], NULL, 5.0), 0);
+    }
+    /* 7 parked, bound 6: the oldest of all (fa[0]) went */
+    assert_int_equal(upstream_pool_count(p), 6);
+    assert_false(fd_open(fa[0]));
+    assert_int_equal(upstream_pool_take(p, &kb, NULL), fb[2]);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fa[3]);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fa[2]);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fa[1]);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), -1);
+    assert_int_equal(upstream_pool_count(p), 2);
+    close(fb[2]);
+    for (unsigned i = 1; i < 4; i++)
+        close(fa[i]);
+    upstream_pool_free(p);
+    for (unsigned i = 0; i < 2; i++)
+        assert_false(fd_open(fb[i]));
+    for (unsigned i = 0; i < 4; i++)
+        close(pa[i]);
+    for (unsigned i = 0; i < 3; i++)
+        close(pb[i]);
     ev_loop_destroy(loop);
 }
 
 static void test_upstream_pool_readable_or_idle_closes(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct upstream_pool *p = upstream_pool_new(loop);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
     struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
     struct upstream_key kb = {"app", "s1", &addr_b, sizeof(struct sockaddr_in), NULL};
     int peer1, peer2, fd1, fd2;
@@ -137,7 +180,7 @@ static void test_upstream_pool_readable_or_idle_closes(void **state)
 static void test_upstream_pool_tls_keys(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct upstream_pool *p = upstream_pool_new(loop);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
     int ctx_x, ctx_y; /* stand-ins for two SSL_CTX addresses */
     struct upstream_key plain = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
     struct upstream_key kx = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), &ctx_x};
@@ -182,6 +225,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upstream_pool_lifo_and_keys),
         cmocka_unit_test(test_upstream_pool_per_server_bound),
+        cmocka_unit_test(test_upstream_pool_worker_bound),
         cmocka_unit_test(test_upstream_pool_readable_or_idle_closes),
         cmocka_unit_test(test_upstream_pool_tls_keys),
     };
