@@ -65,7 +65,7 @@
 #define TRIES_MAX              32u
 #define EXCLUDE_WORDS          1024u
 #define LINGER_S               1.0
-#define RESP_HEADERS_MAX       256u
+#define RESP_HEADERS_MAX       101u /* as HAProxy (tune.http.maxhdr) */
 #define LOG_TARGET_MAX         200u
 #define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)
 #define ERRBUF_BYTES           512u
@@ -464,9 +464,9 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
 /* Allocates the buffers a request in flight needs (kept across pipelined
  * requests). Returns 0 or -1 (no memory). */
 /* The layouts of xbuf: up.head, down.in, down.head, then resp_hdrs. */
-#define XBUF_STD_UP_HEAD   (4u * 1024u)
+#define XBUF_STD_UP_HEAD   (2u * 1024u)
 #define XBUF_STD_DOWN      HTTP_SESSION_SERVER_BUF_BYTES
-#define XBUF_STD_DOWN_HEAD (4u * 1024u)
+#define XBUF_STD_DOWN_HEAD (2u * 1024u)
 #define XBUF_HDRS_BYTES    (RESP_HEADERS_MAX * sizeof(struct http_header))
 #define XBUF_STD_BYTES \
     (XBUF_STD_UP_HEAD + XBUF_STD_DOWN + XBUF_STD_DOWN_HEAD + XBUF_HDRS_BYTES)
@@ -1066,9 +1066,12 @@ static int proxy_drive(struct http_session *s)
                 return -1;
             }
         } else if (rc > 0) {
-            if (s->up.done)
+            if (s->up.done) {
                 s->up_sent = true;
-            else if (s->c_eof) {
+                /* nothing more to read from the client until the answer is
+                 * out: its buffer goes back to the cache meanwhile */
+                client_buf_put(s, false);
+            } else if (s->c_eof) {
                 if (!s->resp_head_done && s->bytes_out == 0)
                     return send_error(s, 400, "client closed within the request body");
                 end(s, "client_closed");

@@ -30,13 +30,15 @@
  * with their tls_conn, keyed by the TLS context too.
  *
  * Memory: an idle connection holds the session and its request-head array
- * (about 6 KiB with 100 headers). A client buffer of HTTP_SESSION_CLIENT_BUF_BYTES
+ * (about 5 KiB with 100 headers). A client buffer of HTTP_SESSION_CLIENT_BUF_BYTES
  * is taken from the worker's cache when bytes arrive (grown to max_header_bytes
- * + HTTP_SESSION_BODY_BUF_BYTES for a head that does not fit), and while a
- * request is in flight a 28 KiB block holds the rewritten request head, the
- * server buffer, the rewritten response head and the response-head array (moved
- * to a large block for heads that do not fit); both go back to the cache when
- * the connection is idle with nothing buffered.
+ * + HTTP_SESSION_BODY_BUF_BYTES for a head that does not fit) and given back
+ * once the whole request went to the server with nothing more buffered; while
+ * a request is in flight a 14 KiB block holds the rewritten request head (2 KiB),
+ * the server buffer (8 KiB, NGINX's proxy_buffer_size), the rewritten response
+ * head (2 KiB) and the response-head array (101 fields, as HAProxy), moved to a
+ * large block for heads that do not fit; it goes back to the cache when the
+ * connection is idle.
  *
  * Must not: buffer a whole body, send a server any byte of a request that was
  * refused, or hold a snapshot pointer across callbacks.
@@ -50,7 +52,7 @@
 #define HTTP_SESSION_BODY_BUF_BYTES (16u * 1024u)
 #define HTTP_SESSION_CLIENT_BUF_BYTES (8u * 1024u)
 /* Buffer for server bytes: the response head must fit in it. */
-#define HTTP_SESSION_SERVER_BUF_BYTES        (16u * 1024u)
+#define HTTP_SESSION_SERVER_BUF_BYTES        (8u * 1024u)
 #define HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES (48u * 1024u)
 
 extern const struct session_ops http_session_ops;
