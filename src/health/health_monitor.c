@@ -170,6 +170,9 @@ static void log_passive(struct hm_server *s, const struct health_passive_change 
     health_passive_change_format(c, why, sizeof(why));
     if (c->event == HEALTH_PASSIVE_EJECTED)
         log_warn("server %s/%s %s", s->pool->cp->name, s->cs->name, why);
+    else if (s->checked && s->fsm.state == HEALTH_DOWN)
+        log_info("server %s/%s %s (still DOWN by its active checks)", s->pool->cp->name,
+                 s->cs->name, why);
     else
         log_info("server %s/%s %s", s->pool->cp->name, s->cs->name, why);
 }
@@ -211,8 +214,14 @@ static void probe_done(void *arg, const struct health_result *r)
             came_back(s, pc.at_ms);
         }
     }
-    if (s->checked)
-        next = health_fsm_next_probe_ms(&s->fsm, now, rnd32(hm));
+    if (s->checked) {
+        /* paced from the probe's start, as HAProxy's inter: a probe that
+         * timed out does not add its timeout to the interval */
+        uint64_t started = now > r->latency_ms ? now - r->latency_ms : now;
+        next = health_fsm_next_probe_ms(&s->fsm, started, rnd32(hm));
+        if (next < now)
+            next = now;
+    }
     health_sched_done(&hm->sched, s->flat, next);
     evaluate(hm, now, false);
     start_probes(hm, now);
