@@ -1,6 +1,6 @@
 # Cross-cutting tests: the integration harness (real binaries on loopback), the
 # purity check of the core library, and the external HTTP/1.1 conformance corpus.
-EXTRA_DIST += tests/integration/harness.py
+EXTRA_DIST += tests/integration/harness.py tests/integration/tls_certs.py
 
 # Integration tests of the runtime (TCP mode): Python 3 standard library only,
 # run through PY_LOG_COMPILER with RAFTLB_BUILDDIR set; exit 77 = skip.

@@ -8,35 +8,20 @@ import os
 import shutil
 import signal
 import ssl
-import subprocess
 import sys
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import Proc, check, free_port, main, wait_port
 from http_backend import http_conf, request, start_backend
+from tls_certs import make_ca, make_cert
 
 
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-
-
-def make_pki(d):
-    for ca in ("ca", "other"):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-days", "2", "-subj", "/CN=test %s" % ca,
-                "-keyout", os.path.join(d, ca + ".key"), "-out", os.path.join(d, ca + ".pem"),
-                "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+def make_pki(h):
+    make_ca(h, "ca")
+    make_ca(h, "other")
     for name, ca in (("good", "ca"), ("bad", "other")):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                "-keyout", os.path.join(d, name + ".key"),
-                "-out", os.path.join(d, name + ".pem"),
-                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-CA", os.path.join(d, ca + ".pem"), "-CAkey", os.path.join(d, ca + ".key"))
+        make_cert(h, ca, name, "localhost", "DNS:localhost,IP:127.0.0.1")
 
 
 class Health(BaseHTTPRequestHandler):
@@ -83,7 +68,7 @@ def test(h):
     if shutil.which("openssl") is None:
         print("openssl not found: skipped")
         sys.exit(77)
-    make_pki(h.dir)
+    make_pki(h)
     (_, p1), (_, p2) = start_backend(h, "b1"), start_backend(h, "b2")
     c1, c2 = free_port(), free_port()
     e1 = start_https(h, c1, "good")
