@@ -63,7 +63,6 @@
 #include "util/log.h"
 
 #define TRIES_MAX              32u
-#define EXCLUDE_WORDS          1024u
 #define LINGER_S               1.0
 #define RESP_HEADERS_MAX       101u /* as HAProxy (tune.http.maxhdr) */
 #define LOG_TARGET_MAX         200u
@@ -1501,30 +1500,11 @@ static void on_server_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ------------------------------------------------------------ connect ---- */
 
-static bool was_tried(const struct http_session *s, const struct route_counter *c)
-{
-    for (uint32_t i = 0; i < s->tries; i++)
-        if (s->tried[i] == c)
-            return true;
-    return false;
-}
-
 /* Picks a server of `pool` not tried yet for this request; -1 when none. */
 static int pick_untried(struct http_session *s, struct route_pool *pool)
 {
-    uint64_t exclude[EXCLUDE_WORDS];
-    const uint64_t *ex = NULL;
-    if (s->tries > 0) {
-        size_t words = (pool->server_count + 63) / 64;
-        if (words > EXCLUDE_WORDS)
-            words = EXCLUDE_WORDS;
-        memset(exclude, 0, words * sizeof(exclude[0]));
-        for (size_t i = 0; i < pool->server_count && i < EXCLUDE_WORDS * 64; i++)
-            if (was_tried(s, pool->servers[i].counter))
-                exclude[i >> 6] |= 1ull << (i & 63);
-        ex = exclude;
-    }
-    return route_pick(pool, ex, s->key_hash, s->has_key, worker_random(s->w));
+    return route_pick_untried(pool, s->tried, s->tries, s->key_hash, s->has_key,
+                              worker_random(s->w));
 }
 
 /* A final response head with `status` arrived and nothing of it went to the

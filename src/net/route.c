@@ -284,6 +284,24 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
     return res.server;
 }
 
+int route_pick_untried(struct route_pool *pool, struct route_counter *const *tried,
+                       uint32_t ntried, uint64_t key_hash, bool has_key, uint64_t random)
+{
+    uint64_t exclude[ROUTE_EXCLUDE_MAX / 64];
+    size_t n = pool->server_count < ROUTE_EXCLUDE_MAX ? pool->server_count
+                                                      : ROUTE_EXCLUDE_MAX;
+    if (ntried == 0)
+        return route_pick(pool, NULL, key_hash, has_key, random);
+    memset(exclude, 0, (n + 63) / 64 * sizeof(exclude[0]));
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t t = 0; t < ntried; t++)
+            if (tried[t] == pool->servers[i].counter) {
+                exclude[i >> 6] |= 1ull << (i & 63);
+                break;
+            }
+    return route_pick(pool, exclude, key_hash, has_key, random);
+}
+
 bool route_retry_status(const struct route_pool *pool, unsigned status)
 {
     for (size_t i = 0; i < pool->retry_status_count && i < 8; i++)

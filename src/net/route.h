@@ -171,6 +171,15 @@ struct route_pool *route_find_pool(const struct route *r, const char *name);
 int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_hash,
                bool has_key, uint64_t random);
 
+/*
+ * route_pick() leaving out the servers whose counters are in tried[0..ntried)
+ * (the attempts of one request so far): -1 when none is left. The exclusion
+ * bitmap covers the first ROUTE_EXCLUDE_MAX servers of a pool.
+ */
+#define ROUTE_EXCLUDE_MAX 65536u
+int route_pick_untried(struct route_pool *pool, struct route_counter *const *tried,
+                       uint32_t ntried, uint64_t key_hash, bool has_key, uint64_t random);
+
 /* True when `status` is one of the pool's retry_on_status codes. */
 bool route_retry_status(const struct route_pool *pool, unsigned status);
 

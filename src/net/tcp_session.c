@@ -38,7 +38,6 @@
 #include "util/log.h"
 
 #define TRIES_MAX 32u          /* connection attempts per session, at most */
-#define EXCLUDE_WORDS 1024u    /* bitmap of 65536 server indexes */
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -631,22 +630,12 @@ static void on_server_idle(struct ev_loop *loop, ev_timer *t, int revents)
         end(s, "server_timeout");
 }
 
-static bool was_tried(const struct tcp_session *s, const struct route_counter *c)
-{
-    for (uint32_t i = 0; i < s->tries; i++)
-        if (s->tried[i] == c)
-            return true;
-    return false;
-}
-
 /* Picks a server not tried yet and starts connecting to it. */
 static int connect_next(struct tcp_session *s)
 {
     struct ev_loop *loop = s->w->loop;
     struct route *r = worker_route(s->w);
     struct route_pool *pool = route_find_pool(r, s->pool);
-    uint64_t exclude[EXCLUDE_WORDS];
-    const uint64_t *ex = NULL;
     const struct route_server *srv;
     int idx, fd, one = 1;
 
@@ -658,17 +647,9 @@ static int connect_next(struct tcp_session *s)
         s->retries = pool->retries;
         s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
-    } else {
-        size_t words = (pool->server_count + 63) / 64;
-        if (words > EXCLUDE_WORDS)
-            words = EXCLUDE_WORDS;
-        memset(exclude, 0, words * sizeof(exclude[0]));
-        for (size_t i = 0; i < pool->server_count && i < EXCLUDE_WORDS * 64; i++)
-            if (was_tried(s, pool->servers[i].counter))
-                exclude[i >> 6] |= 1ull << (i & 63);
-        ex = exclude;
     }
-    idx = route_pick(pool, ex, s->key_hash, s->has_key, worker_random(s->w));
+    idx = route_pick_untried(pool, s->tried, s->tries, s->key_hash, s->has_key,
+                             worker_random(s->w));
     if (idx < 0) {
         end(s, s->tries == 0 ? "no_server" : "connect_failed");
         return -1;

@@ -182,6 +182,31 @@ static void test_route_leastconn_reads_the_counters(void **state)
     route_counters_free(&reg);
 }
 
+/* A request's earlier attempts are left out; with every server tried, none. */
+static void test_route_pick_untried_leaves_out_tried_servers(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    struct route_counter *tried[3];
+    char err[256];
+    (void)state;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    tried[0] = p->servers[0].counter;
+    tried[1] = p->servers[2].counter;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(route_pick_untried(p, tried, 2, 0, false, (uint64_t)i), 1);
+    tried[2] = p->servers[1].counter;
+    assert_int_equal(route_pick_untried(p, tried, 3, 0, false, 0), -1);
+    /* nothing tried yet: any server */
+    int seen = 0;
+    for (int i = 0; i < 6; i++)
+        seen |= 1 << route_pick_untried(p, tried, 0, 0, false, (uint64_t)i);
+    assert_int_equal(seen, 7);
+    route_free(r);
+    route_counters_free(&reg);
+}
+
 static void test_route_build_fails_on_unknown_pool(void **state)
 {
     struct route_counters reg = {0};
@@ -203,6 +228,7 @@ int main(void)
         cmocka_unit_test_setup(test_route_overrides_take_servers_out, setup),
         cmocka_unit_test_setup(test_route_counters_survive_a_new_snapshot, setup),
         cmocka_unit_test_setup(test_route_leastconn_reads_the_counters, setup),
+        cmocka_unit_test_setup(test_route_pick_untried_leaves_out_tried_servers, setup),
         cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
