@@ -105,6 +105,17 @@ int http_pipe_frame(struct http_pipe *p)
     return 0;
 }
 
+void http_pipe_coalesce(struct http_pipe *p, uint32_t max)
+{
+    if (p->head_pos == p->head_len || p->ready == 0 || p->ready > max ||
+        p->head_cap - p->head_len < p->ready)
+        return;
+    memcpy(p->head + p->head_len, p->in + p->pos, p->ready);
+    p->head_len += p->ready;
+    p->pos += p->ready;
+    p->ready = 0;
+}
+
 int http_pipe_send(int fd, struct http_pipe *p, uint64_t *bytes)
 {
     while (http_pipe_pending(p)) {
@@ -120,10 +131,14 @@ int http_pipe_send(int fd, struct http_pipe *p, uint64_t *bytes)
             iov[n].iov_base = p->in + p->pos;
             iov[n++].iov_len = p->ready;
         }
-        memset(&mh, 0, sizeof(mh));
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)n;
-        sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (n == 1) {
+            sent = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        } else {
+            memset(&mh, 0, sizeof(mh));
+            mh.msg_iov = iov;
+            mh.msg_iovlen = (size_t)n;
+            sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        }
         if (sent == -1) {
             if (errno == EINTR)
                 continue;

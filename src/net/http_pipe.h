@@ -48,6 +48,11 @@ void http_pipe_compact(struct http_pipe *p);
 void http_pipe_body_start(struct http_pipe *p, const struct http_msg *m,
                           uint64_t max_body_bytes, bool is_response);
 
+/* Appends the ready body bytes to the queued head when there is one, they
+ * are at most `max` and the head buffer has room, so that both leave in one
+ * write (one TLS record, one system call). The order of bytes is unchanged. */
+void http_pipe_coalesce(struct http_pipe *p, uint32_t max);
+
 /*
  * Validates and counts the input bytes that belong to the body, adding them
  * to `ready`. Returns 0, or the HTTP status of a framing error (chunked: 400,

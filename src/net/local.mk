@@ -29,4 +29,10 @@ TESTS += tests/unit/test_upstream_pool
 tests_unit_test_upstream_pool_SOURCES = tests/unit/test_upstream_pool.c
 tests_unit_test_upstream_pool_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_upstream_pool_LDADD = $(IO_LIBS) $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_http_pipe
+TESTS += tests/unit/test_http_pipe
+tests_unit_test_http_pipe_SOURCES = tests/unit/test_http_pipe.c
+tests_unit_test_http_pipe_CFLAGS = $(TEST_CFLAGS) $(OPENSSL_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_http_pipe_LDADD = $(IO_LIBS) $(TEST_LIBS)
 endif
