@@ -68,6 +68,7 @@
 #define LOG_TARGET_MAX         200u
 #define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)
 #define ERRBUF_BYTES           512u
+#define DOWN_COALESCE_MAX      1024u /* body bytes copied after a response head */
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -114,15 +115,17 @@ struct http_session {
     struct http_pipe down; /* server -> client */
     struct http_msg req;
     struct http_msg resp;
-    struct http_header *req_hdrs;
+    struct http_header *req_hdrs;  /* [req_hdrs_cap], after up.in's bytes */
     uint32_t req_hdrs_cap;
     struct http_header *resp_hdrs; /* [RESP_HEADERS_MAX], in xbuf */
-    /* up.head, down.in, down.head and resp_hdrs live in `xbuf`, taken while a
-     * request is in flight and given back when the connection goes idle: a
-     * standard one from the worker's cache, or a large one (xbuf_large) when a
-     * head does not fit; up.in is taken when bytes arrive and given back when the
-     * connection is idle with nothing buffered */
+    /* down.in, down.head and resp_hdrs live in `xbuf`, taken when a response
+     * can be read and given back when it is out: a standard one from the
+     * worker's cache, or a large one (xbuf_large) when a head does not fit.
+     * up.in (and req_hdrs after it) is taken when client bytes arrive and given
+     * back when nothing is buffered and no head is being parsed. up.head is
+     * `hbuf`, the rewritten request head, kept until the request ends. */
     char *xbuf;
+    char *hbuf;
     bool xbuf_large;
     bool up_large;     /* up.in is the full-size buffer (not from the cache) */
     uint32_t up_full;  /* max_header_bytes + HTTP_SESSION_BODY_BUF_BYTES */
@@ -159,7 +162,6 @@ struct http_session {
     ev_tstamp timeout_connect_s, timeout_server_s;
     char server[CONF_NAME_MAX];
 
-    _Alignas(16) char bufs[]; /* the request header array */
 };
 
 static int drive(struct http_session *s);
@@ -460,16 +462,19 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
 
 /* ------------------------------------------------------------ request ---- */
 
-/* Allocates the buffers a request in flight needs (kept across pipelined
- * requests). Returns 0 or -1 (no memory). */
-/* The layouts of xbuf: up.head, down.in, down.head, then resp_hdrs. */
+/* The rewritten request head is built in the worker's scratch buffer of
+ * XBUF_STD_UP_HEAD bytes, or of max_header_bytes + 1 KiB when it does not fit. */
 #define XBUF_STD_UP_HEAD   (2u * 1024u)
+/* The layouts of xbuf: down.in, down.head, then resp_hdrs. */
 #define XBUF_STD_DOWN      HTTP_SESSION_SERVER_BUF_BYTES
 #define XBUF_STD_DOWN_HEAD (2u * 1024u)
 #define XBUF_HDRS_BYTES    (RESP_HEADERS_MAX * sizeof(struct http_header))
-#define XBUF_STD_BYTES \
-    (XBUF_STD_UP_HEAD + XBUF_STD_DOWN + XBUF_STD_DOWN_HEAD + XBUF_HDRS_BYTES)
-#define BUF_CACHE_KEEP     256u /* free buffers of each kind kept per worker */
+#define XBUF_STD_BYTES     (XBUF_STD_DOWN + XBUF_STD_DOWN_HEAD + XBUF_HDRS_BYTES)
+#define CLIENT_STD_HDRS    HTTP_DEFAULT_MAX_HEADERS
+#define CLIENT_STD_BYTES \
+    (HTTP_SESSION_CLIENT_BUF_BYTES + CLIENT_STD_HDRS * sizeof(struct http_header))
+#define BUF_CACHE_KEEP     64u /* free buffers of each kind kept per worker */
+_Static_assert(HTTP_SESSION_CLIENT_BUF_BYTES % 16 == 0, "header array alignment");
 
 static struct buf_cache *xbuf_cache(struct worker *w)
 {
@@ -481,26 +486,26 @@ static struct buf_cache *xbuf_cache(struct worker *w)
 static struct buf_cache *client_cache(struct worker *w)
 {
     if (w->client_bufs.size == 0)
-        buf_cache_init(&w->client_bufs, HTTP_SESSION_CLIENT_BUF_BYTES, BUF_CACHE_KEEP);
+        buf_cache_init(&w->client_bufs, CLIENT_STD_BYTES, BUF_CACHE_KEEP);
     return &w->client_bufs;
 }
 
-/* Points up.head, down.in, down.head and resp_hdrs into `x`, laid out with the
- * given capacities. */
-static void xbuf_layout(struct http_session *s, char *x, uint32_t up_head, uint32_t down,
-                        uint32_t down_head)
+/* Points down.in, down.head and resp_hdrs into `x`, laid out with the given
+ * capacities. */
+static void xbuf_layout(struct http_session *s, char *x, uint32_t down, uint32_t down_head)
 {
     s->xbuf = x;
-    s->up.head = x;
-    s->up.head_cap = up_head;
-    s->down.in = x + up_head;
+    s->down.in = x;
     s->down.cap = down;
     s->down.head = s->down.in + down;
     s->down.head_cap = down_head;
     s->resp_hdrs = (struct http_header *)(void *)(s->down.head + down_head);
+    s->resp.headers = s->resp_hdrs;
 }
 
-static int request_bufs_get(struct http_session *s)
+/* The server-side block, before the first read of a response. Returns 0 or -1
+ * (no memory). */
+static int response_bufs_get(struct http_session *s)
 {
     char *x;
     if (s->xbuf != NULL)
@@ -509,42 +514,41 @@ static int request_bufs_get(struct http_session *s)
     if (x == NULL)
         return -1;
     s->xbuf_large = false;
-    xbuf_layout(s, x, XBUF_STD_UP_HEAD, XBUF_STD_DOWN, XBUF_STD_DOWN_HEAD);
+    xbuf_layout(s, x, XBUF_STD_DOWN, XBUF_STD_DOWN_HEAD);
     return 0;
 }
 
-/* Moves to the large layout (a head did not fit the standard one), keeping
- * what is queued and buffered. Returns 0, or -1 (out of memory, or large already). */
+/* Moves to the large layout (a response head did not fit the standard one),
+ * keeping what is queued and buffered. Returns 0, or -1 (out of memory, or
+ * large already). */
 static int xbuf_grow(struct http_session *s)
 {
-    uint32_t up_head = (s->req_limits.max_head_bytes + 1024 + 15) & ~15u;
     uint32_t down_head = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
     uint32_t down = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + XBUF_STD_DOWN;
     char *old = s->xbuf, *x;
-    struct http_pipe u = s->up, d = s->down;
+    struct http_pipe d = s->down;
     struct http_header *oh = s->resp_hdrs;
 
     if (s->xbuf_large || old == NULL)
         return -1;
-    x = malloc((size_t)up_head + down + down_head + XBUF_HDRS_BYTES);
+    x = malloc((size_t)down + down_head + XBUF_HDRS_BYTES);
     if (x == NULL)
         return -1;
-    xbuf_layout(s, x, up_head, down, down_head);
-    /* the rewritten request head stays whole for retries (see retry_fresh) */
-    memcpy(s->up.head, u.head, u.head_len > s->up_head_bytes ? u.head_len : s->up_head_bytes);
+    xbuf_layout(s, x, down, down_head);
     memcpy(s->down.in, d.in, d.len);
     if (d.head != s->errbuf)
         memcpy(s->down.head, d.head, d.head_len);
     else
         s->down.head = d.head; /* a canned error is queued: it stays there */
     memcpy(s->resp_hdrs, oh, XBUF_HDRS_BYTES);
-    s->resp.headers = s->resp_hdrs;
     s->xbuf_large = true;
     buf_cache_put(xbuf_cache(s->w), old);
     return 0;
 }
 
-static void request_bufs_put(struct http_session *s)
+/* Gives back the server-side block (nothing of a response may be buffered or
+ * queued in it any more). */
+static void response_bufs_put(struct http_session *s)
 {
     if (s->xbuf == NULL)
         return;
@@ -554,54 +558,111 @@ static void request_bufs_put(struct http_session *s)
         buf_cache_put(xbuf_cache(s->w), s->xbuf);
     s->xbuf = NULL;
     s->xbuf_large = false;
-    s->up.head = s->down.in = s->down.head = NULL;
-    s->up.head_cap = s->down.cap = s->down.head_cap = 0;
+    if (s->down.head != s->errbuf) {
+        s->down.head = NULL;
+        s->down.head_cap = 0;
+    }
+    s->down.in = NULL;
+    s->down.cap = 0;
     s->resp_hdrs = NULL;
+    s->resp.headers = NULL;
 }
 
-/* A client buffer to read into (the standard size first). Returns 0 or -1. */
+/* Frees what a request in flight holds: its rewritten head and the server-side
+ * block. */
+static void request_bufs_put(struct http_session *s)
+{
+    response_bufs_put(s);
+    free(s->hbuf);
+    s->hbuf = NULL;
+    s->up.head = NULL;
+    s->up.head_cap = 0;
+}
+
+/* The worker's scratch buffer for rewriting request heads, at least `need`
+ * bytes. Returns it, or NULL (no memory). */
+static char *head_scratch(struct http_session *s, uint32_t need)
+{
+    struct worker *w = s->w;
+    if (w->head_scratch_cap < need) {
+        char *p = realloc(w->head_scratch, need);
+        if (p == NULL)
+            return NULL;
+        w->head_scratch = p;
+        w->head_scratch_cap = need;
+    }
+    return w->head_scratch;
+}
+
+/* Points req_hdrs after the bytes of a client buffer of `bytes`. */
+static void client_hdrs_at(struct http_session *s, char *buf, uint32_t bytes)
+{
+    s->req_hdrs = (struct http_header *)(void *)(buf + bytes);
+    s->req.headers = s->req_hdrs;
+}
+
+/* A client buffer to read into (the standard size first), with the request-head
+ * array after it. Returns 0 or -1. */
 static int client_buf_get(struct http_session *s)
 {
     if (s->up.in != NULL)
         return 0;
-    s->up.in = buf_cache_get(client_cache(s->w));
+    if (s->req_hdrs_cap == CLIENT_STD_HDRS)
+        s->up.in = buf_cache_get(client_cache(s->w));
+    else
+        s->up.in = malloc(HTTP_SESSION_CLIENT_BUF_BYTES +
+                          (size_t)s->req_hdrs_cap * sizeof(struct http_header));
     if (s->up.in == NULL)
         return -1;
     s->up.cap = HTTP_SESSION_CLIENT_BUF_BYTES;
     s->up_large = false;
+    client_hdrs_at(s, s->up.in, HTTP_SESSION_CLIENT_BUF_BYTES);
     return 0;
+}
+
+static void client_buf_free(struct http_session *s, char *buf, bool large)
+{
+    if (large || s->req_hdrs_cap != CLIENT_STD_HDRS)
+        free(buf);
+    else
+        buf_cache_put(client_cache(s->w), buf);
 }
 
 /* A request head filled the standard client buffer: moves to the full size
- * (max_header_bytes + body room) so the parser's limits decide. Returns 0 or -1. */
+ * (max_header_bytes + body room) so the parser's limits decide. The header
+ * array moves along (a head is being parsed). Returns 0 or -1. */
 static int client_buf_grow(struct http_session *s)
 {
+    size_t hdr_bytes = (size_t)s->req_hdrs_cap * sizeof(struct http_header);
+    uint32_t full = (s->up_full + 15u) & ~15u;
     char *p;
     if (s->up_large || s->up.cap >= s->up_full)
         return -1;
-    p = malloc(s->up_full);
+    p = malloc(full + hdr_bytes);
     if (p == NULL)
         return -1;
     memcpy(p, s->up.in, s->up.len);
-    buf_cache_put(client_cache(s->w), s->up.in);
+    memcpy(p + full, s->req_hdrs, hdr_bytes);
+    client_buf_free(s, s->up.in, false);
     s->up.in = p;
     s->up.cap = s->up_full;
     s->up_large = true;
+    client_hdrs_at(s, p, full);
     return 0;
 }
 
-/* Gives the client buffer back when nothing is in it. */
+/* Gives the client buffer back when nothing is in it (with `force`, always).
+ * Never while a head is being parsed: the header array goes with it. */
 static void client_buf_put(struct http_session *s, bool force)
 {
     if (s->up.in == NULL || (!force && s->up.len != s->up.pos))
         return;
-    if (s->up_large)
-        free(s->up.in);
-    else
-        buf_cache_put(client_cache(s->w), s->up.in);
+    client_buf_free(s, s->up.in, s->up_large);
     s->up.in = NULL;
     s->up.cap = s->up.len = s->up.pos = s->up.ready = 0;
     s->up_large = false;
+    s->req_hdrs = NULL;
+    s->req.headers = NULL;
 }
 
 static const struct http_header *find_header(const struct http_session *s,
@@ -700,20 +761,35 @@ static int request_ready(struct http_session *s)
         s->req.keep_alive && !s->w->draining &&
         (s->max_keepalive_requests == 0 || s->requests + 1 < s->max_keepalive_requests);
 
-    if (request_bufs_get(s) != 0)
-        return send_error(s, 503, "out of memory");
     request_key(s);
     memset(&fwd, 0, sizeof(fwd));
     fwd.client_addr = s->client_ip;
     fwd.proto = s->ctls != NULL ? "https" : "http";
     fwd.keep_alive = true; /* the server connection may go back to the pool */
     fwd.allow_upgrade = false;
-    if (http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
-                             &out_len) != HTTP_OK &&
-        (xbuf_grow(s) != 0 ||
-         http_rewrite_request(&s->req, s->up.in, &fwd, s->up.head, s->up.head_cap,
-                              &out_len) != HTTP_OK))
-        return send_error(s, 431, "rewritten head too large");
+    {
+        /* into the scratch buffer, then a block of its own size */
+        uint32_t cap = XBUF_STD_UP_HEAD;
+        char *out = head_scratch(s, cap);
+        int rc = HTTP_ERROR;
+        if (out != NULL)
+            rc = http_rewrite_request(&s->req, s->up.in, &fwd, out, cap, &out_len);
+        if (out != NULL && rc != HTTP_OK) {
+            cap = (s->req_limits.max_head_bytes + 1024u + 15u) & ~15u;
+            out = head_scratch(s, cap);
+            if (out != NULL)
+                rc = http_rewrite_request(&s->req, s->up.in, &fwd, out, cap, &out_len);
+        }
+        if (out != NULL && rc != HTTP_OK)
+            return send_error(s, 431, "rewritten head too large");
+        free(s->hbuf);
+        s->hbuf = out != NULL ? malloc(out_len) : NULL;
+        if (s->hbuf == NULL)
+            return send_error(s, 503, "out of memory");
+        memcpy(s->hbuf, out, out_len);
+        s->up.head = s->hbuf;
+        s->up.head_cap = (uint32_t)out_len;
+    }
     s->up.head_pos = 0;
     s->up.head_len = (uint32_t)out_len;
     s->up_head_bytes = (uint32_t)out_len;
@@ -726,6 +802,10 @@ static int request_ready(struct http_session *s)
         return send_error(s, (unsigned)status, "bad request body");
     if (s->c_eof && !s->up.done)
         return send_error(s, 400, "client closed within the request body");
+    /* a request without body bytes buffered needs its client buffer no more
+     * (the head went to up.head): 1,000 connections that connect or wait
+     * hold no buffer */
+    client_buf_put(s, false);
 
     s->state = ST_CONNECT;
     s->c_active = ev_now(s->w->loop);
@@ -769,11 +849,10 @@ static int next_request(struct http_session *s)
     s->up.head_pos = s->up.head_len = 0;
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
+    request_bufs_put(s);
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
-    if (s->up.len == 0) {
-        request_bufs_put(s);
+    if (s->up.len == 0)
         client_buf_put(s, false);
-    }
     s->c_active = ev_now(s->w->loop);
     ctimer_set(s, s->up.len > 0 || s->timeout_keepalive_s <= 0 ? head_timeout(s)
                                                                : s->timeout_keepalive_s);
@@ -1012,10 +1091,14 @@ static void watchers(struct http_session *s)
         swr = true; /* connect completion */
         break;
     case ST_PROXY:
-        crd = !s->c_eof && !s->up.done && http_pipe_room(&s->up) > 0;
+        /* the client is read also once its request is whole: pipelined bytes
+         * are kept for later, and a watcher left on costs nothing while the
+         * client is quiet, where stopping and starting it costs a system call
+         * per request (libev re-adds a stopped fd) */
+        crd = !s->c_eof && (s->up.in == NULL || http_pipe_room(&s->up) > 0);
         swr = http_pipe_pending(&s->up);
         cwr = http_pipe_pending(&s->down);
-        srd = !s->s_eof && http_pipe_room(&s->down) > 0;
+        srd = !s->s_eof && (s->down.in == NULL || http_pipe_room(&s->down) > 0);
         break;
     case ST_CLOSE:
         cwr = true;
@@ -1103,6 +1186,8 @@ static int proxy_drive(struct http_session *s)
     }
     {
         uint64_t before = s->bytes_out;
+        /* a small body leaves with its head: one write, one TLS record */
+        http_pipe_coalesce(&s->down, DOWN_COALESCE_MAX);
         rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
         if (s->bytes_out != before)
             s->c_active = ev_now(s->w->loop);
@@ -1219,6 +1304,13 @@ static int server_read(struct http_session *s)
     struct http_pipe *p = &s->down;
     ssize_t n;
 
+    if (p->in == NULL && response_bufs_get(s) != 0) {
+        log_error("%s: out of memory for a response from %s", s->frontend, s->server);
+        if (!s->resp_head_done && s->bytes_out == 0)
+            return send_error(s, 502, "out of memory") == 0 ? 1 : -1;
+        end(s, "server_error");
+        return -1;
+    }
     if (http_pipe_room(p) == 0) {
         watchers(s);
         return 0;
@@ -1254,8 +1346,6 @@ static int connected(struct http_session *s)
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
     s->down.done = false;
-    if (s->stls == NULL)
-        ev_io_init(&s->srd, on_server_read, s->sfd, EV_READ);
     stimer_set(s, s->timeout_server_s);
     return drive(s);
 }
@@ -1565,8 +1655,10 @@ static int connect_next(struct http_session *s)
                 s->stls->rd_ev = EV_READ;
                 s->stls->wr_ev = EV_WRITE;
             }
-            ev_io_init(&s->swr, on_server_write, fd, EV_WRITE);
-            ev_io_init(&s->srd, on_server_read, fd, EV_READ);
+            ev_init(&s->swr, on_server_write);
+            ev_init(&s->srd, on_server_read);
+            upstream_io_set(&s->swr, fd, EV_WRITE);
+            upstream_io_set(&s->srd, fd, EV_READ);
             return connected(s);
         }
     }
@@ -1613,10 +1705,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     uint32_t max_head =
         fe->max_header_bytes ? fe->max_header_bytes : DEFAULT_MAX_HEAD_BYTES;
     uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
-    size_t hdr_bytes = (size_t)max_headers * sizeof(struct http_header);
-    size_t total = sizeof(struct http_session) + hdr_bytes;
-    struct http_session *s = malloc(total);
-    char *p;
+    struct http_session *s = malloc(sizeof(*s));
     int one = 1;
     (void)r;
 
@@ -1648,8 +1737,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     s->resp_limits.max_head_bytes = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES;
     s->resp_limits.max_headers = RESP_HEADERS_MAX;
 
-    p = s->bufs;
-    s->req_hdrs = (struct http_header *)(void *)p;
+    s->req_hdrs = NULL; /* with the client buffer */
     s->req_hdrs_cap = max_headers;
     s->up_full = max_head + HTTP_SESSION_BODY_BUF_BYTES;
     if (s->up_full < HTTP_SESSION_CLIENT_BUF_BYTES)

@@ -218,7 +218,8 @@ int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, i
     c->group = g;
     c->fd = fd;
     c->tls = tls;
-    ev_io_init(&c->rd, on_idle_read, fd, EV_READ);
+    ev_init(&c->rd, on_idle_read);
+    upstream_io_set(&c->rd, fd, EV_READ); /* the session's watcher had it */
     ev_timer_init(&c->idle, on_idle_timeout, idle_s, 0.);
     ev_io_start(p->loop, &c->rd);
     ev_timer_start(p->loop, &c->idle);

@@ -78,6 +78,19 @@ int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, i
 int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key,
                        struct tls_conn **tls);
 
+/* ev_io_set for a connection handed between the pool and a session: its fd
+ * stayed open and registered with the same loop all along (some watcher of it
+ * was active, or libev still holds its kernel registration), so it is not
+ * marked as a new fd the way ev_io_set marks it. A new fd makes libev
+ * register it with the kernel again at the next loop iteration: an
+ * epoll_ctl(ADD) failing with EEXIST, one more system call per request. Only
+ * for an fd that was never closed since a watcher of this loop last used it. */
+static inline void upstream_io_set(ev_io *w, int fd, int events)
+{
+    ev_io_set(w, fd, events);
+    w->events &= ~EV__IOFDSET;
+}
+
 /* Idle connections held (all keys). */
 size_t upstream_pool_count(const struct upstream_pool *p);
 

@@ -355,6 +355,9 @@ static void *worker_main(void *arg)
     w->upstream = NULL;
     buf_cache_fini(&w->client_bufs);
     buf_cache_fini(&w->xbufs);
+    free(w->head_scratch);
+    w->head_scratch = NULL;
+    w->head_scratch_cap = 0;
     atomic_fetch_add(&sh->exited, 1);
     ev_async_send(sh->main_loop, sh->main_async);
     return NULL;

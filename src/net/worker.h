@@ -86,6 +86,8 @@ struct worker {
     struct upstream_pool *upstream; /* idle server connections (http), lazily made */
     struct buf_cache client_bufs;   /* free buffers of HTTP sessions (set up by them) */
     struct buf_cache xbufs;
+    char *head_scratch; /* HTTP sessions rewrite request heads here */
+    uint32_t head_scratch_cap;
     size_t session_count;
     uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;
