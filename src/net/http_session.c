@@ -137,6 +137,7 @@ struct http_session {
     bool up_sent;        /* request head and body all sent to the server */
     bool resp_head_done; /* final response head parsed and queued */
     bool keep_alive;     /* the client connection is kept after this response */
+    bool linger;         /* ST_CLOSE: read and drop for LINGER_S after our FIN */
     uint32_t requests;   /* requests served on this connection */
     uint16_t status;
     uint64_t bytes_out; /* bytes sent to the client for this request */
@@ -416,10 +417,12 @@ static void stimer_set(struct http_session *s, ev_tstamp after_s)
         ev_timer_stop(s->w->loop, &s->stimer);
 }
 
-/* Sends what is queued for the client, then FIN, then lingers (see top). */
-static int start_close(struct http_session *s)
+/* Sends what is queued for the client, then FIN, then lingers (see top) when
+ * `linger`. */
+static int start_close(struct http_session *s, bool linger)
 {
     release_server(s);
+    s->linger = linger;
     s->state = ST_CLOSE;
     s->c_active = ev_now(s->w->loop);
     ctimer_set(s, s->timeout_client_s > 0 ? s->timeout_client_s : 30.0);
@@ -457,7 +460,7 @@ static int send_error(struct http_session *s, unsigned status, const char *why)
         s->req_start = ev_now(s->w->loop);
     }
     s->status = (uint16_t)status;
-    return start_close(s);
+    return start_close(s, true); /* the client may be sending still */
 }
 
 /* ------------------------------------------------------------ request ---- */
@@ -1038,8 +1041,12 @@ static int response_done(struct http_session *s)
 {
     log_request(s, "done");
     release_server_after_response(s);
+    /* Closing after a whole request with nothing after it: nothing unread can
+     * make our close a reset that destroys the answer, so no lingering (as
+     * NGINX); a client that sent more, or the rest of a request the server did
+     * not wait for, gets the lingering close. */
     if (!s->keep_alive || s->w->draining)
-        return start_close(s);
+        return start_close(s, !(s->up.done && s->up.pos == s->up.len && s->up.ready == 0));
     return next_request(s);
 }
 
@@ -1078,6 +1085,20 @@ static void side_watch(struct ev_loop *loop, ev_io *rd, ev_io *wr, struct side_t
         ev_feed_event(loop, rd, EV_READ);
 }
 
+/* ST_CONNECT, ST_PROXY: whether to read the client. Also once its request is
+ * whole, on a kept connection: pipelined bytes are kept for later, and a
+ * watcher left on costs nothing while the client is quiet, where stopping and
+ * starting it costs a system call per request (libev re-adds a stopped fd).
+ * Not after a whole request on a connection that closes after the answer: a
+ * client whose request came with its connection then never gets its fd into
+ * the poller at all. */
+static bool client_readable(struct http_session *s)
+{
+    if (s->c_eof || (s->up.done && !s->keep_alive))
+        return false;
+    return s->up.in == NULL || http_pipe_room(&s->up) > 0;
+}
+
 static void watchers(struct http_session *s)
 {
     struct ev_loop *loop = s->w->loop;
@@ -1089,13 +1110,10 @@ static void watchers(struct http_session *s)
         break;
     case ST_CONNECT:
         swr = true; /* connect completion */
+        crd = client_readable(s);
         break;
     case ST_PROXY:
-        /* the client is read also once its request is whole: pipelined bytes
-         * are kept for later, and a watcher left on costs nothing while the
-         * client is quiet, where stopping and starting it costs a system call
-         * per request (libev re-adds a stopped fd) */
-        crd = !s->c_eof && (s->up.in == NULL || http_pipe_room(&s->up) > 0);
+        crd = client_readable(s);
         swr = http_pipe_pending(&s->up);
         cwr = http_pipe_pending(&s->down);
         srd = !s->s_eof && (s->down.in == NULL || http_pipe_room(&s->down) > 0);
@@ -1231,6 +1249,10 @@ static int drive(struct http_session *s)
         }
         if (rc > 0) {
             log_request(s, s->status >= 400 ? "error" : "done");
+            if (!s->linger || s->c_eof) {
+                end(s, "closed");
+                return -1;
+            }
             shutdown(s->cfd, SHUT_WR);
             s->state = ST_LINGER;
             ctimer_set(s, LINGER_S);
@@ -1285,6 +1307,7 @@ static int client_read(struct http_session *s)
     } else if (n == 0) {
         s->c_eof = true;
     } else if (n == -1) {
+        client_buf_put(s, false); /* nothing came: no buffer held for it */
         if (s->ctls != NULL)
             watchers(s); /* OpenSSL may wait for the other direction now */
         return 0;
@@ -1772,7 +1795,16 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
         return client_handshake(s) == 0 ? 0 : -1;
     }
     ctimer_set(s, head_timeout(s));
-    return drive(s) == 0 ? 0 : -1;
+    /* the request often came with the connection: read it now, and poll the
+     * fd only when it has not */
+    switch (client_read(s)) {
+    case -1:
+        return -1;
+    case 0:
+        return drive(s) == 0 ? 0 : -1;
+    default:
+        return 0;
+    }
 }
 
 static void http_abort(struct session *base, const char *reason)
