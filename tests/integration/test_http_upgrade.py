@@ -5,8 +5,8 @@ this process, plain or TLS): frames echoed, 1 MB each way (SHA-256), a frame sen
 in the same write as the request head, bytes the server sends with its 101,
 half-close both ways, the server's close reaching the client as EOF,
 timeout_tunnel closing an idle tunnel (and not a busy one), the access line
-written at the end with the bytes both ways; a connect failure before the 101 is
-retried. Refused upgrades: h2c, a wrong token, a missing Connection: upgrade and
+written at the end with the bytes both ways; the upgrade never takes a pooled
+server connection; a connect failure before the 101 is retried. Refused upgrades: h2c, a wrong token, a missing Connection: upgrade and
 HTTP/1.0 reach the server without Upgrade; a non-101 answer keeps the client
 connection for another request; a 101 to a plain request is a 502. The echo
 again through a TLS frontend, and to a TLS server.
@@ -175,7 +175,7 @@ class WsServer:
 
     def answer(self, c, st, head):
         """Answers one request; False when the connection is done."""
-        path = head.split(" ")[1]
+        path = head.split(" ")[1].split("?")[0]
         hs = headers_of(head)
         up = hs.get("upgrade", ["-"])
         if path == "/rogue101" or (path.startswith("/ws") and up == ["websocket"]):
@@ -303,7 +303,8 @@ def test(h):
          ("retry", [("dead", dead), ("w1", ws.port)],
           ["balance = roundrobin", "retries = 2"]),
          ("wss", [], ["server = s1 127.0.0.1:%d tls verify=on ca=%s sni=a.test"
-                      % (wss.port, ca)])])
+                      % (wss.port, ca)])],
+        workers=1)  # one upstream pool: the reuse check below can fail
     r = h.raftlb(conf, [f_main, f_idle, f_tls, f_retry, f_tlsback])
     try:
         run(h, r, ws, wss, ca, f_main, f_idle, f_tls, f_retry, f_tlsback)
@@ -348,12 +349,19 @@ def run(h, r, ws, wss, ca, f_main, f_idle, f_tls, f_retry, f_tlsback):
     # a frame in the same write as the request head arrives, as do the bytes the
     # server sends with its 101; the server closing ends the tunnel
     s = connect(f_main)
+    resp = plain_request(s, b"GET /warm HTTP/1.1\r\nHost: a\r\n\r\n")
+    s.close()
+    check(resp.status == 200, "a plain request leaves a pooled server connection")
+    s = connect(f_main)
     early = b"sent with the head"
-    st = handshake(s, "/ws", extra=frame(early))
+    st = handshake(s, "/ws?early", extra=frame(early))
     op, data = st.frame()
     check(data == early, "a frame written with the request head was echoed")
     echo_round(st, 2, b"after early")
     s.close()
+    line = wait_log(r, r'target="/ws\?early" status=101 ')
+    check(line is not None and "reused=0" in line,
+          "the upgrade went on a fresh server connection (reused=0), not the pooled one")
 
     s = connect(f_main)
     st = handshake(s, "/ws-close")
