@@ -35,14 +35,15 @@
  * side keeps its recv/send path: one pointer test per event more, nothing else.
  *
  * Upgrade (http_upgrade.h): only a WebSocket handshake keeps its Upgrade, and it
- * always goes on a fresh server connection (a pooled one could have been closed
- * by the server meanwhile, and the tunnel owns its connection for hours: one
- * connect per tunnel is cheap). A 101 turns the session into ST_TUNNEL: both
- * pipes switch to until-close framing, so the bytes that followed either head in
- * the buffers go first, and back-pressure is the pipes' as in ST_PROXY. A
- * side's EOF becomes our FIN (close_notify first) to the other side once its
- * pipe is empty; the tunnel ends when both ways are shut, on an error, or after
- * timeout_tunnel without a byte either way. Nothing is retried after the 101.
+ * always goes on a fresh server connection: a tunnel holds its connection for
+ * as long as it lives, so one connect per tunnel costs little, and nothing a
+ * pooled connection carried before can touch the tunnel. A 101 turns the
+ * session into ST_TUNNEL: both pipes switch to until-close framing, so the bytes
+ * that followed either head in the buffers go first, and back-pressure is the
+ * pipes' as in ST_PROXY. A side's EOF becomes our FIN (close_notify first) to
+ * the other side once its pipe is empty; the tunnel ends when both ways are
+ * shut, on an error, or after timeout_tunnel without a byte either way.
+ * Nothing is retried after the 101.
  */
 #include "config.h"
 
@@ -84,7 +85,15 @@
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-enum state { ST_HEAD = 0, ST_CONNECT, ST_PROXY, ST_TUNNEL, ST_CLOSE, ST_LINGER, ST_COUNT };
+enum state {
+    ST_HEAD = 0,
+    ST_CONNECT,
+    ST_PROXY,
+    ST_TUNNEL,
+    ST_CLOSE,
+    ST_LINGER,
+    ST_COUNT
+};
 
 /* The TLS state of one side, allocated only for a TLS side. `c` comes first: a
  * parked server connection is freed by the upstream pool with free(&t->c).
@@ -293,8 +302,8 @@ static void log_request(struct http_session *s, const char *how)
         return;
     if (s->ctls == NULL)
         log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
-                   "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
-                   "duration_ms=%.0f reused=%d end=%s",
+                   "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u "
+                   "ttfb_ms=%.0f duration_ms=%.0f reused=%d end=%s",
                    s->client_text, s->frontend, s->method[0] ? s->method : "-",
                    s->target[0] ? s->target : "-", s->status,
                    (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_up,
@@ -304,8 +313,8 @@ static void log_request(struct http_session *s, const char *how)
                    (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how);
     else
         log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
-                   "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
-                   "duration_ms=%.0f reused=%d end=%s tls=%s sni=%s",
+                   "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u "
+                   "ttfb_ms=%.0f duration_ms=%.0f reused=%d end=%s tls=%s sni=%s",
                    s->client_text, s->frontend, s->method[0] ? s->method : "-",
                    s->target[0] ? s->target : "-", s->status,
                    (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_up,
@@ -1290,7 +1299,8 @@ static int tunnel_drive(struct http_session *s)
     http_pipe_frame(&s->up); /* until close: every byte is ready */
     rc = side_send(s->sfd, s->stls, &s->up, &s->bytes_up);
     if (rc < 0) {
-        log_debug("%s: tunnel send to %s: %s", s->frontend, s->server, side_error(s->stls));
+        log_debug("%s: tunnel send to %s: %s", s->frontend, s->server,
+                  side_error(s->stls));
         end(s, "server_error");
         return -1;
     }
