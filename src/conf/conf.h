@@ -162,6 +162,7 @@ struct conf_frontend {
     uint32_t timeout_client_ms;        /* idle client, default 30s */
     uint32_t timeout_http_request_ms;  /* whole request head, default 10s */
     uint32_t timeout_http_keepalive_ms;/* between requests, default 5s */
+    uint32_t timeout_tunnel_ms;        /* idle WebSocket tunnel, default 1h */
     uint32_t timeout_tls_handshake_ms; /* default 10s */
     uint32_t max_keepalive_requests;   /* per client connection, default 1000 */
     uint64_t max_body_bytes;           /* 0: unlimited (default) */

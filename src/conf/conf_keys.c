@@ -794,6 +794,7 @@ static const struct conf_key frontend_keys[] = {
     KEY("timeout_client", set_duration, timeout_client_ms, 1, 24 * HOUR),
     KEY("timeout_http_request", set_duration, timeout_http_request_ms, 1, HOUR),
     KEY("timeout_http_keepalive", set_duration, timeout_http_keepalive_ms, 1, HOUR),
+    KEY("timeout_tunnel", set_duration, timeout_tunnel_ms, 1, 24 * HOUR),
     KEY("timeout_tls_handshake", set_duration, timeout_tls_handshake_ms, 1, HOUR),
     KEY("max_keepalive_requests", set_u32, max_keepalive_requests, 1, 10000000),
     KEY("max_body_bytes", set_size64, max_body_bytes, 0, 1ull << 40),
@@ -920,6 +921,7 @@ int conf_frontend_defaults(struct conf_frontend *f)
     f->timeout_client_ms = 30 * SEC;
     f->timeout_http_request_ms = 10 * SEC;
     f->timeout_http_keepalive_ms = 5 * SEC;
+    f->timeout_tunnel_ms = HOUR;
     f->timeout_tls_handshake_ms = 10 * SEC;
     f->max_keepalive_requests = 1000;
     f->max_body_bytes = 0;

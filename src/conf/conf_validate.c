@@ -138,8 +138,9 @@ static void check_frontend(struct conf_loader *L, size_t i)
     if (f->mode == CONF_MODE_TCP) {
         static const char *const http_only[] = {
             "timeout_http_request", "timeout_http_keepalive", "max_keepalive_requests",
-            "max_body_bytes",       "max_header_bytes",       "max_headers"};
-        for (size_t j = 0; j < 6; j++) {
+            "max_body_bytes",       "max_header_bytes",       "max_headers",
+            "timeout_tunnel"};
+        for (size_t j = 0; j < 7; j++) {
             int line = line_of(k, CONF_SECT_FRONTEND, http_only[j]);
             if (line != 0)
                 conf_report(L, line, "frontend '%s': %s has no effect with mode = tcp",

@@ -5,7 +5,8 @@ libraftlb_core_a_SOURCES += \
 	src/http/http_chars.c src/http/http_chars.h \
 	src/http/http_parser.c src/http/http_parser.h \
 	src/http/http_chunked.c src/http/http_chunked.h \
-	src/http/http_rewrite.c src/http/http_rewrite.h
+	src/http/http_rewrite.c src/http/http_rewrite.h \
+	src/http/http_upgrade.c src/http/http_upgrade.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_http_parser
@@ -25,6 +26,12 @@ TESTS += tests/unit/test_http_rewrite
 tests_unit_test_http_rewrite_SOURCES = tests/unit/test_http_rewrite.c
 tests_unit_test_http_rewrite_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_http_rewrite_LDADD = $(CORE_LIBS) $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_http_upgrade
+TESTS += tests/unit/test_http_upgrade
+tests_unit_test_http_upgrade_SOURCES = tests/unit/test_http_upgrade.c
+tests_unit_test_http_upgrade_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_http_upgrade_LDADD = $(CORE_LIBS) $(TEST_LIBS)
 
 # The external conformance corpus, run purely (no sockets). The vectors live
 # outside the tree: $RAFTLB_CONFORMANCE_DIR, else ../shared/conformance.

@@ -6,6 +6,7 @@
  *              timeout_http_keepalive while nothing of the next one arrived);
  *   ST_CONNECT connecting to a server (timeout_connect per attempt, retries);
  *   ST_PROXY   request head and body flow up while the response flows down;
+ *   ST_TUNNEL  after a 101 to a WebSocket upgrade: raw bytes both ways;
  *   ST_CLOSE   flushing the last bytes to the client (a response, an error);
  *   ST_LINGER  FIN sent; reading and dropping what the client still sends for
  *              a short bounded time so that our answer is not lost to a reset.
@@ -32,6 +33,17 @@
  * TCP connect, under the connect timer, and its failure is a connect failure.
  * Before the FIN of a closing client connection goes our close_notify. A plain
  * side keeps its recv/send path: one pointer test per event more, nothing else.
+ *
+ * Upgrade (http_upgrade.h): only a WebSocket handshake keeps its Upgrade, and it
+ * always goes on a fresh server connection: a tunnel holds its connection for
+ * as long as it lives, so one connect per tunnel costs little, and nothing a
+ * pooled connection carried before can touch the tunnel. A 101 turns the
+ * session into ST_TUNNEL: both pipes switch to until-close framing, so the bytes
+ * that followed either head in the buffers go first, and back-pressure is the
+ * pipes' as in ST_PROXY. A side's EOF becomes our FIN (close_notify first) to
+ * the other side once its pipe is empty; the tunnel ends when both ways are
+ * shut, on an error, or after timeout_tunnel without a byte either way.
+ * Nothing is retried after the 101.
  */
 #include "config.h"
 
@@ -53,6 +65,7 @@
 #include "http/http_chunked.h"
 #include "http/http_parser.h"
 #include "http/http_rewrite.h"
+#include "http/http_upgrade.h"
 #include "lb/lb.h"
 #include "lb/lb_key.h"
 #include "net/route.h"
@@ -72,7 +85,15 @@
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-enum state { ST_HEAD = 0, ST_CONNECT, ST_PROXY, ST_CLOSE, ST_LINGER, ST_COUNT };
+enum state {
+    ST_HEAD = 0,
+    ST_CONNECT,
+    ST_PROXY,
+    ST_TUNNEL,
+    ST_CLOSE,
+    ST_LINGER,
+    ST_COUNT
+};
 
 /* The TLS state of one side, allocated only for a TLS side. `c` comes first: a
  * parked server connection is freed by the upstream pool with free(&t->c).
@@ -103,6 +124,7 @@ struct http_session {
     char frontend[CONF_NAME_MAX];
     char pool[CONF_NAME_MAX];
     ev_tstamp timeout_client_s, timeout_request_s, timeout_keepalive_s;
+    ev_tstamp timeout_tunnel_s;
     uint32_t max_keepalive_requests;
     struct http_limits req_limits;
     struct http_limits resp_limits;
@@ -138,6 +160,8 @@ struct http_session {
     bool resp_head_done; /* final response head parsed and queued */
     bool keep_alive;     /* the client connection is kept after this response */
     bool linger;         /* ST_CLOSE: read and drop for LINGER_S after our FIN */
+    bool upgrade;        /* a WebSocket upgrade let through to the server */
+    bool c_shut, s_shut; /* ST_TUNNEL: our FIN went to the client, the server */
     uint32_t requests;   /* requests served on this connection */
     uint16_t status;
     uint64_t bytes_out; /* bytes sent to the client for this request */
@@ -169,6 +193,7 @@ static int drive(struct http_session *s);
 static int connect_next(struct http_session *s);
 static void on_server_read(struct ev_loop *loop, ev_io *io, int revents);
 static bool retry_on_answer(struct http_session *s, unsigned status);
+static int tunnel_start(struct http_session *s);
 static void request_bufs_put(struct http_session *s);
 static void client_buf_put(struct http_session *s, bool force);
 
@@ -278,21 +303,23 @@ static void log_request(struct http_session *s, const char *how)
         return;
     if (s->ctls == NULL)
         log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
-                   "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
-                   "duration_ms=%.0f reused=%d end=%s",
+                   "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u "
+                   "ttfb_ms=%.0f duration_ms=%.0f reused=%d end=%s",
                    s->client_text, s->frontend, s->method[0] ? s->method : "-",
                    s->target[0] ? s->target : "-", s->status,
-                   (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-",
+                   (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_up,
+                   s->server[0] ? s->server : "-",
                    s->tries, s->tries > 0 ? s->tries - 1 : 0,
                    s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
                    (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how);
     else
         log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
-                   "bytes_out=%llu server=%s tries=%u retries=%u ttfb_ms=%.0f "
-                   "duration_ms=%.0f reused=%d end=%s tls=%s sni=%s",
+                   "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u "
+                   "ttfb_ms=%.0f duration_ms=%.0f reused=%d end=%s tls=%s sni=%s",
                    s->client_text, s->frontend, s->method[0] ? s->method : "-",
                    s->target[0] ? s->target : "-", s->status,
-                   (unsigned long long)s->bytes_out, s->server[0] ? s->server : "-",
+                   (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_up,
+                   s->server[0] ? s->server : "-",
                    s->tries, s->tries > 0 ? s->tries - 1 : 0,
                    s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
                    (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how,
@@ -769,7 +796,8 @@ static int request_ready(struct http_session *s)
     fwd.client_addr = s->client_ip;
     fwd.proto = s->ctls != NULL ? "https" : "http";
     fwd.keep_alive = true; /* the server connection may go back to the pool */
-    fwd.allow_upgrade = false;
+    s->upgrade = !s->w->draining && http_upgrade_websocket(&s->req, s->up.in);
+    fwd.allow_upgrade = s->upgrade;
     {
         /* into the scratch buffer, then a block of its own size */
         uint32_t cap = XBUF_STD_UP_HEAD;
@@ -999,9 +1027,11 @@ static int response_head(struct http_session *s)
             d->pos = s->resp.head_bytes;
             http_pipe_compact(d);
             http_msg_init_response(&s->resp, s->resp_hdrs, RESP_HEADERS_MAX,
-                                   s->req.method, false);
+                                   s->req.method, s->upgrade);
             continue;
         }
+        if (s->resp.body == HTTP_BODY_TUNNEL && s->resp.status_code == 101 && s->upgrade)
+            return tunnel_start(s);
         if (s->resp.body == HTTP_BODY_TUNNEL)
             return send_error(s, 502, "server switched protocols");
         if (retry_on_answer(s, s->resp.status_code)) {
@@ -1118,6 +1148,12 @@ static void watchers(struct http_session *s)
         cwr = http_pipe_pending(&s->down);
         srd = !s->s_eof && (s->down.in == NULL || http_pipe_room(&s->down) > 0);
         break;
+    case ST_TUNNEL:
+        crd = !s->c_eof && http_pipe_room(&s->up) > 0;
+        srd = !s->s_eof && http_pipe_room(&s->down) > 0;
+        swr = http_pipe_pending(&s->up) || (s->c_eof && !s->s_shut);
+        cwr = http_pipe_pending(&s->down) || (s->s_eof && !s->c_shut);
+        break;
     case ST_CLOSE:
         cwr = true;
         break;
@@ -1219,6 +1255,94 @@ static int proxy_drive(struct http_session *s)
     return 0;
 }
 
+/* ------------------------------------------------------------- tunnel --- */
+
+/* The server answered 101 to a WebSocket upgrade: queues the rewritten 101 head
+ * and turns both pipes into until-close relays (see top). */
+static int tunnel_start(struct http_session *s)
+{
+    struct http_response_forward fwd = {false, s->req.version_minor};
+    struct http_pipe *d = &s->down;
+    size_t out_len = 0;
+
+    if (http_rewrite_response(&s->resp, d->in, &fwd, d->head, d->head_cap, &out_len) !=
+            HTTP_OK &&
+        (xbuf_grow(s) != 0 || http_rewrite_response(&s->resp, d->in, &fwd, d->head,
+                                                    d->head_cap, &out_len) != HTTP_OK))
+        return send_error(s, 502, "response head too large");
+    if (client_buf_get(s) != 0)
+        return send_error(s, 503, "out of memory");
+    s->status = 101;
+    report(s, HEALTH_REQ_OK);
+    s->resp_head_done = true;
+    s->keep_alive = false;
+    s->c_shut = s->s_shut = false;
+    d->head_pos = 0;
+    d->head_len = (uint32_t)out_len;
+    d->pos = s->resp.head_bytes;
+    d->ready = 0;
+    d->body = s->up.body = HTTP_BODY_CLOSE;
+    d->done = s->up.done = false;
+    s->state = ST_TUNNEL;
+    s->c_active = s->s_active = ev_now(s->w->loop);
+    stimer_set(s, 0);
+    ctimer_set(s, s->timeout_tunnel_s);
+    return drive(s);
+}
+
+/* Our FIN to one side of the tunnel (close_notify first over TLS). Returns 1
+ * when sent, 0 when TLS must wait for t->wr_ev. */
+static int tunnel_shut(int fd, struct side_tls *t, bool *shut)
+{
+    if (t != NULL && !t->notified) {
+        int st = tls_conn_shutdown(&t->c);
+        if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+            t->wr_ev = want_ev(st);
+            return 0;
+        }
+        t->notified = true;
+    }
+    shutdown(fd, SHUT_WR); /* ENOTCONN after a reset: the read side will see it */
+    *shut = true;
+    return 1;
+}
+
+/* ST_TUNNEL: relays what both pipes hold; propagates each EOF once its pipe is
+ * empty; ends the session when both ways are shut. */
+static int tunnel_drive(struct http_session *s)
+{
+    uint64_t up = s->bytes_up, out = s->bytes_out;
+    int rc;
+
+    http_pipe_frame(&s->up); /* until close: every byte is ready */
+    rc = side_send(s->sfd, s->stls, &s->up, &s->bytes_up);
+    if (rc < 0) {
+        log_debug("%s: tunnel send to %s: %s", s->frontend, s->server,
+                  side_error(s->stls));
+        end(s, "server_error");
+        return -1;
+    }
+    if (rc > 0 && s->c_eof && !s->s_shut)
+        tunnel_shut(s->sfd, s->stls, &s->s_shut);
+
+    http_pipe_frame(&s->down);
+    rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
+    if (rc < 0) {
+        end(s, "client_error");
+        return -1;
+    }
+    if (rc > 0 && s->s_eof && !s->c_shut)
+        tunnel_shut(s->cfd, s->ctls, &s->c_shut);
+
+    if (s->bytes_up != up || s->bytes_out != out)
+        s->c_active = ev_now(s->w->loop); /* timeout_tunnel counts from here */
+    if (s->c_shut && s->s_shut) {
+        end(s, "done");
+        return -1;
+    }
+    return 0;
+}
+
 static int drive(struct http_session *s)
 {
     int rc = 0;
@@ -1230,6 +1354,9 @@ static int drive(struct http_session *s)
         break;
     case ST_PROXY:
         rc = proxy_drive(s);
+        break;
+    case ST_TUNNEL:
+        rc = tunnel_drive(s);
         break;
     case ST_CLOSE:
         rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
@@ -1365,7 +1492,7 @@ static int connected(struct http_session *s)
     s->connected = true;
     s->state = ST_PROXY;
     http_msg_init_response(&s->resp, s->resp_hdrs, RESP_HEADERS_MAX, s->req.method,
-                           false);
+                           s->upgrade);
     s->down.pos = s->down.len = s->down.ready = 0;
     s->down.head_pos = s->down.head_len = 0;
     s->down.done = false;
@@ -1566,6 +1693,15 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
         }
         end(s, "client_timeout");
         return;
+    case ST_TUNNEL:
+        /* bytes either way keep it open (c_active moves with both) */
+        left = s->c_active + s->timeout_tunnel_s - ev_now(s->w->loop);
+        if (left > 0.001) {
+            ctimer_set(s, left);
+            return;
+        }
+        end(s, "tunnel_timeout");
+        return;
     case ST_CLOSE:
         end(s, "client_timeout");
         return;
@@ -1664,7 +1800,7 @@ static int connect_next(struct http_session *s)
     s->saddr_len = srv->addr_len;
     s->send_failed = false;
 
-    if (!s->fresh_only && s->w->upstream != NULL) {
+    if (!s->fresh_only && !s->upgrade && s->w->upstream != NULL) {
         struct tls_conn *tc = NULL;
         struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len,
                                    srv->tls != NULL ? tls_client_ctx(srv->tls) : NULL};
@@ -1749,6 +1885,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     s->timeout_client_s = fe->timeout_client_ms / 1000.0;
     s->timeout_request_s = fe->timeout_http_request_ms / 1000.0;
     s->timeout_keepalive_s = fe->timeout_http_keepalive_ms / 1000.0;
+    s->timeout_tunnel_s = fe->timeout_tunnel_ms / 1000.0;
     s->max_keepalive_requests = fe->max_keepalive_requests;
     http_limits_default(&s->req_limits);
     s->req_limits.max_head_bytes = max_head;

@@ -21,6 +21,12 @@
  * cannot replay a sent non-idempotent request (see can_retry_fresh).
  * One access-log line per request.
  *
+ * WebSocket: a GET asking `Upgrade: websocket` (http_upgrade.h) keeps its
+ * Upgrade and goes on a fresh server connection; a 101 is forwarded and the
+ * connection becomes a byte tunnel both ways (half-close propagated, idle limit
+ * timeout_tunnel), never pooled, logged when it ends. Other Upgrade tokens (h2c)
+ * are stripped; a 101 to any other request is a 502.
+ *
  * TLS: a frontend with tls_cert terminates TLS (handshake within
  * timeout_tls_handshake, then the same HTTP session over tls_conn; proto=https
  * in X-Forwarded-Proto and Forwarded; tls= and sni= in the access log; a failed

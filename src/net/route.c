@@ -197,6 +197,7 @@ int route_build(const struct conf *conf, const struct route_server_override *ove
         f->timeout_client_ms = cf->timeout_client_ms;
         f->timeout_http_request_ms = cf->timeout_http_request_ms;
         f->timeout_http_keepalive_ms = cf->timeout_http_keepalive_ms;
+        f->timeout_tunnel_ms = cf->timeout_tunnel_ms;
         f->max_keepalive_requests = cf->max_keepalive_requests;
         f->max_header_bytes = cf->max_header_bytes;
         f->max_headers = cf->max_headers;

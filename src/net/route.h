@@ -117,6 +117,7 @@ struct route_frontend {
     /* http mode only (see conf_frontend) */
     uint32_t timeout_http_request_ms;
     uint32_t timeout_http_keepalive_ms;
+    uint32_t timeout_tunnel_ms;
     uint32_t max_keepalive_requests;
     uint32_t max_header_bytes;
     uint32_t max_headers;

@@ -351,6 +351,14 @@ static const struct bad_case bad_cases[] = {
      BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
           "max_header_bytes = 10q\n",
      {"%F:9: max_header_bytes: expected a size such as 512, 16k, 1m or 1g, got '10q'"}},
+    {"tunnel timeout out of range",
+     BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
+          "timeout_tunnel = 25h\n",
+     {"%F:9: timeout_tunnel: expected a duration from 1ms to 24h, got '25h'"}},
+    {"tunnel timeout on a tcp frontend",
+     BASE "[frontend t]\nbind = 127.0.0.1:8081\nmode = tcp\npool = app\n"
+          "timeout_tunnel = 1s\n",
+     {"%F:10: frontend 't': timeout_tunnel has no effect with mode = tcp"}},
     {"size out of range",
      BASE "[frontend x]\nbind = 127.0.0.1:8081\npool = app\n"
           "max_header_bytes = 2m\n",
@@ -750,6 +758,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_int_equal(f->timeout_client_ms, 30000);
     assert_int_equal(f->timeout_http_request_ms, 10000);
     assert_int_equal(f->timeout_http_keepalive_ms, 5000);
+    assert_int_equal(f->timeout_tunnel_ms, 3600000);
     assert_int_equal(f->timeout_tls_handshake_ms, 10000);
     assert_int_equal(f->max_keepalive_requests, 1000);
     assert_int_equal(f->max_body_bytes, 0);
@@ -843,6 +852,7 @@ static void test_conf_parses_values(void **state)
         "tls_cert = cert.pem\n"
         "timeout_client = 1h\n"
         "timeout_http_request = 500ms\n"
+        "timeout_tunnel = 90s\n"
         "max_body_bytes = 1g\n"
         "max_header_bytes = 16k\n"
         "[pool app]\n"
@@ -888,6 +898,7 @@ static void test_conf_parses_values(void **state)
     assert_int_equal(f->certs[0].line, 12);
     assert_int_equal(f->timeout_client_ms, 3600000);
     assert_int_equal(f->timeout_http_request_ms, 500);
+    assert_int_equal(f->timeout_tunnel_ms, 90000);
     assert_int_equal(f->max_body_bytes, 1ull << 30);
     assert_int_equal(f->max_header_bytes, 16384);
 
@@ -1021,6 +1032,7 @@ static void test_conf_example_shows_every_key(void **state)
                                        "timeout_client",
                                        "timeout_http_request",
                                        "timeout_http_keepalive",
+                                       "timeout_tunnel",
                                        "timeout_tls_handshake",
                                        "max_keepalive_requests",
                                        "max_body_bytes",
