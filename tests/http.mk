@@ -12,6 +12,7 @@ HTTP_INTEGRATION_TESTS = \
 	tests/integration/test_health_passive.py \
 	tests/integration/test_health_https.py \
 	tests/integration/test_http_large_heads.py \
+	tests/integration/test_http_memory.py \
 	tests/integration/test_http_robust.py \
 	tests/integration/test_http_stop.py \
 	tests/integration/test_http_upstream_reuse.py \

@@ -1149,7 +1149,8 @@ static void watchers(struct http_session *s)
         srd = !s->s_eof && (s->down.in == NULL || http_pipe_room(&s->down) > 0);
         break;
     case ST_TUNNEL:
-        crd = !s->c_eof && http_pipe_room(&s->up) > 0;
+        /* up.in goes back to the cache whenever a read finds nothing */
+        crd = !s->c_eof && (s->up.in == NULL || http_pipe_room(&s->up) > 0);
         srd = !s->s_eof && http_pipe_room(&s->down) > 0;
         swr = http_pipe_pending(&s->up) || (s->c_eof && !s->s_shut);
         cwr = http_pipe_pending(&s->down) || (s->s_eof && !s->c_shut);
