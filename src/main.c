@@ -88,15 +88,17 @@ int main(int argc, char **argv)
         conf_free(conf);
         return 1;
     }
+    /* what this build can run: -t says what starting would say */
+    if (runtime_check_supported(conf, report_stderr, NULL) != 0) {
+        if (!test)
+            fprintf(stderr, "raftlb: not starting\n");
+        conf_free(conf);
+        return 1;
+    }
     if (test) {
         printf("%s: configuration OK\n", path);
         conf_free(conf);
         return 0;
-    }
-    if (runtime_check_supported(conf, report_stderr, NULL) != 0) {
-        fprintf(stderr, "raftlb: not starting\n");
-        conf_free(conf);
-        return 1;
     }
     if (runtime_run(path, conf, err, sizeof(err)) != 0) {
         fprintf(stderr, "raftlb: %s\n", err);

@@ -70,7 +70,7 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
         if (session_ops_for_mode(f->mode) == NULL) {
             snprintf(msg, sizeof(msg),
                      "%s:%d: frontend %s: mode %s is not supported by this version of "
-                     "raftlb (only mode = tcp can run)",
+                     "raftlb",
                      conf->path, f->line, f->name, conf_mode_name(f->mode));
             report(arg, msg);
             rc = -1;

@@ -50,6 +50,10 @@ def test(h):
     check(rc == 1 and re.search(re.escape(dup) + r":\d+: .*127\.0\.0\.1:%d" % port, err),
           "a bind used by two frontends: refused with FILE:LINE (got %d: %s)"
           % (rc, err.strip()))
+    rc, out, err = h.run([exe, "-t", "-c", dup], timeout=20)
+    check(rc == 1 and "configuration OK" not in out and
+          re.search(re.escape(dup) + r":\d+: .*127\.0\.0\.1:%d" % port, err),
+          "-t refuses it the same way (got %d: %s)" % (rc, err.strip()))
 
 
 main(test)
