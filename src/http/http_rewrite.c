@@ -132,6 +132,24 @@ static void put_appended(struct writer *w, const struct http_msg *m,
     put(w, "\r\n", 2);
 }
 
+/* The request-target for the backend: origin-form. An absolute-form target
+ * ("http://host/a?b", RFC 9112 §3.2.2) is sent as its path and query ("/a?b");
+ * an empty path is "/" (RFC 9112 §3.2.1, RFC 3986 §6.2.3). The parser has
+ * checked the form; the authority ends where the path or query begins. */
+static void put_target(struct writer *w, const struct http_msg *req,
+                       const char *buf)
+{
+    if (!req->absolute_form) {
+        put_span(w, buf, req->target);
+        return;
+    }
+    uint32_t off = req->authority.off + req->authority.len;
+    uint32_t end = req->target.off + req->target.len;
+    if (off == end || buf[off] != '/')
+        put(w, "/", 1);
+    put(w, buf + off, end - off);
+}
+
 static int finish(struct writer *w, char *out, size_t *out_len)
 {
     if (w->full)
@@ -152,8 +170,14 @@ int http_rewrite_request(const struct http_msg *req, const char *buf,
 
     put_span(&w, buf, req->method_name);
     put(&w, " ", 1);
-    put_span(&w, buf, req->target);
+    put_target(&w, req, buf);
     puts_(&w, req->version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    if (req->absolute_form && req->host_index < 0) {
+        /* HTTP/1.0 may omit Host; the target's authority is the host */
+        puts_(&w, "Host: ");
+        put_span(&w, buf, req->authority);
+        put(&w, "\r\n", 2);
+    }
     for (uint32_t k = 0; k < req->nheaders; k++) {
         const struct http_header *h = &req->headers[k];
         if (is_hop_by_hop(h->id))

@@ -4,6 +4,11 @@
  *
  * What it does (RFC 9110 §7.6, RFC 7239, RFC 9112 §6-§7):
  *   - start line normalised (single SP, HTTP/1.0 or HTTP/1.1, CRLF);
+ *   - an absolute-form target sent as origin-form (RFC 9112 §3.2.1-§3.2.2):
+ *     "GET http://h/a?b" becomes "GET /a?b", "http://h?b" becomes "/?b";
+ *     Host is then the target's authority (the parser refuses a Host that
+ *     differs), added as "Host: h" first when the request has none (1.0);
+ *     asterisk-form is sent as it is;
  *   - hop-by-hop fields removed: Connection and every field it names,
  *     Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade (kept only when the
  *     request is an upgrade the caller lets through, and in a 101);

@@ -2,7 +2,9 @@
 answered in order, HEAD/204/304 answered without a body (and the connection
 still usable after them), X-Forwarded-For/-Proto added, Host preserved,
 Expect: 100-continue forwarded, HTTP/1.0 and Connection: close end the
-connection, max_keepalive_requests honoured, one access-log line per request."""
+connection, max_keepalive_requests honoured, one access-log line per request;
+an absolute-form target reaches the server as origin-form with the Host of
+its authority."""
 from harness import check, connect, free_port, main
 from http_backend import Reader, http_conf, read_response, start_backend
 
@@ -67,6 +69,18 @@ def test(h):
     check("xfp=http" in body and "host=front.example:8080" in body,
           "X-Forwarded-Proto set and Host preserved")
 
+    # absolute-form target (RFC 9112 §3.2.2): the origin gets origin-form,
+    # "/" for an empty path, and the one Host the client sent
+    s.sendall(get("http://front.example:8080/info/abs?x=1", host="front.example:8080"))
+    body = read_response(rd).body.decode()
+    check("target=/info/abs?x=1 " in body and "host=front.example:8080 " in body,
+          "absolute-form target forwarded as origin-form with its Host (%s)"
+          % body.strip())
+    s.sendall(get("HTTPS://Front.Example?q=2", host="front.example"))
+    body = read_response(rd).body
+    check(body == b"b1 /?q=2\n",
+          "absolute-form with an empty path forwarded as /?q=2 (%r)" % body)
+
     # Expect: 100-continue is forwarded; the server's 100 comes back
     s.sendall(b"PUT /info/e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
               b"Expect: 100-continue\r\n\r\n")
@@ -95,6 +109,17 @@ def test(h):
     resp = read_response(rd)
     check(resp.status == 200 and resp.body == b"b1 /ten\n" and rd.closed(),
           "HTTP/1.0 request answered, then the connection is closed")
+    s.close()
+
+    # HTTP/1.0 absolute-form without Host: the authority becomes the Host
+    s = connect(front)
+    rd = Reader(s)
+    s.sendall(b"GET http://ten.example:81/info/ten HTTP/1.0\r\n\r\n")
+    resp = read_response(rd)
+    body = resp.body.decode()
+    check(resp.status == 200 and "target=/info/ten " in body and
+          "host=ten.example:81 " in body,
+          "HTTP/1.0 absolute-form gets Host from its authority (%s)" % body.strip())
     s.close()
 
     # max_keepalive_requests = 3

@@ -126,6 +126,116 @@ static void test_http_rewrite_request_upgrade(void **state)
                   "Forwarded: for=192.0.2.7;proto=http\r\n\r\n");
 }
 
+#define XF "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n" \
+           "Forwarded: for=192.0.2.7;proto=http\r\n\r\n"
+
+/* RFC 9112 §3.2.1-§3.2.2: an absolute-form target goes to the origin as
+ * origin-form, its authority being the Host. */
+static void test_http_rewrite_request_absolute_form(void **state)
+{
+    (void)state;
+    struct http_request_forward fwd = {"192.0.2.7", "http", true, false};
+    /* path and query; the Host (equal to the authority) kept as it is */
+    check_request("GET http://a.example/p/q?x=1&y HTTP/1.1\r\nAccept: */*\r\n"
+                  "Host: a.example\r\n\r\n",
+                  &fwd,
+                  "GET /p/q?x=1&y HTTP/1.1\r\nAccept: */*\r\nHost: a.example\r\n"
+                  XF);
+    /* path without query, with a port */
+    check_request("GET http://a.example:8080/p HTTP/1.1\r\n"
+                  "Host: a.example:8080\r\n\r\n",
+                  &fwd,
+                  "GET /p HTTP/1.1\r\nHost: a.example:8080\r\n" XF);
+    /* an empty path is "/" (RFC 3986 §6.2.3) */
+    check_request("GET http://a.example HTTP/1.1\r\nHost: a.example\r\n\r\n",
+                  &fwd, "GET / HTTP/1.1\r\nHost: a.example\r\n" XF);
+    /* query only: "/?x=1" */
+    check_request("GET http://a.example?x=1 HTTP/1.1\r\nHost: a.example\r\n\r\n",
+                  &fwd, "GET /?x=1 HTTP/1.1\r\nHost: a.example\r\n" XF);
+    check_request("GET http://a.example:8080?hail=all HTTP/1.1\r\n"
+                  "Host: a.example:8080\r\n\r\n",
+                  &fwd, "GET /?hail=all HTTP/1.1\r\nHost: a.example:8080\r\n" XF);
+    /* the root path itself */
+    check_request("GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n",
+                  &fwd, "GET / HTTP/1.1\r\nHost: a.example\r\n" XF);
+    /* https scheme; IPv6 literal authority */
+    check_request("POST https://a.example/s HTTP/1.1\r\nHost: a.example\r\n"
+                  "Content-Length: 2\r\n\r\nhi",
+                  &fwd,
+                  "POST /s HTTP/1.1\r\nHost: a.example\r\nContent-Length: 2\r\n"
+                  XF);
+    check_request("GET http://[2001:db8::1]:81/v6 HTTP/1.1\r\n"
+                  "Host: [2001:db8::1]:81\r\n\r\n",
+                  &fwd, "GET /v6 HTTP/1.1\r\nHost: [2001:db8::1]:81\r\n" XF);
+    /* scheme and host are case-insensitive; the client's Host text is kept */
+    check_request("GET HTTPS://A.Example/Case HTTP/1.1\r\nHost: a.example\r\n\r\n",
+                  &fwd, "GET /Case HTTP/1.1\r\nHost: a.example\r\n" XF);
+    check_request("GET HtTp://A.EXAMPLE HTTP/1.1\r\nHost: A.EXAMPLE\r\n\r\n",
+                  &fwd, "GET / HTTP/1.1\r\nHost: A.EXAMPLE\r\n" XF);
+}
+
+static void test_http_rewrite_request_absolute_form_adds_host(void **state)
+{
+    (void)state;
+    struct http_request_forward fwd = {"192.0.2.7", "http", true, false};
+    /* HTTP/1.0 without Host: the authority becomes the Host, first */
+    check_request("GET http://a.example:8080/p?q HTTP/1.0\r\nAccept: */*\r\n\r\n",
+                  &fwd,
+                  "GET /p?q HTTP/1.0\r\nHost: a.example:8080\r\nAccept: */*\r\n"
+                  "Connection: keep-alive\r\n" XF);
+    check_request("GET HTTP://A.Example HTTP/1.0\r\n\r\n", &fwd,
+                  "GET / HTTP/1.0\r\nHost: A.Example\r\n"
+                  "Connection: keep-alive\r\n" XF);
+    /* HTTP/1.0 with a Host: kept, none added */
+    check_request("GET http://a.example/p HTTP/1.0\r\nHost: A.EXAMPLE\r\n\r\n",
+                  &fwd,
+                  "GET /p HTTP/1.0\r\nHost: A.EXAMPLE\r\n"
+                  "Connection: keep-alive\r\n" XF);
+    /* HTTP/1.0 origin-form without Host: no Host invented */
+    check_request("GET /p HTTP/1.0\r\n\r\n", &fwd,
+                  "GET /p HTTP/1.0\r\nConnection: keep-alive\r\n" XF);
+}
+
+static void test_http_rewrite_request_other_forms_unchanged(void **state)
+{
+    (void)state;
+    struct http_request_forward fwd = {"192.0.2.7", "http", true, false};
+    check_request("OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n", &fwd,
+                  "OPTIONS * HTTP/1.1\r\nHost: a.example\r\n" XF);
+    /* an origin-form path that looks like a URI stays as it is */
+    check_request("GET //a.example/p HTTP/1.1\r\nHost: h\r\n\r\n", &fwd,
+                  "GET //a.example/p HTTP/1.1\r\nHost: h\r\n" XF);
+    /* an absolute-form WebSocket upgrade keeps its upgrade fields */
+    struct http_request_forward tunnel = {"192.0.2.7", "http", true, true};
+    check_request("GET http://h/ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\n\r\n",
+                  &tunnel,
+                  "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                  "Connection: upgrade\r\n" XF);
+}
+
+static void test_http_rewrite_request_absolute_form_enospc(void **state)
+{
+    (void)state;
+    /* the added "/" and Host count against the buffer too */
+    const char *raw = "GET http://a.example?x HTTP/1.0\r\n\r\n";
+    struct http_request_forward fwd = {"192.0.2.7", "http", true, false};
+    struct http_msg m;
+    struct http_header h[NH];
+    char out[512];
+    size_t n = 0, n2 = 0;
+
+    http_msg_init_request(&m, h, NH);
+    assert_int_equal(http_parse_request(&m, raw, strlen(raw), NULL), HTTP_OK);
+    assert_true(m.absolute_form);
+    assert_int_equal(m.host_index, -1);
+    assert_int_equal(http_rewrite_request(&m, raw, &fwd, out, sizeof(out), &n),
+                     HTTP_OK);
+    for (size_t cap = 0; cap < n; cap++)
+        assert_int_equal(http_rewrite_request(&m, raw, &fwd, out, cap, &n2),
+                         HTTP_ENOSPC);
+}
+
 static void check_response(const char *raw, enum http_method meth, bool upg,
                            const struct http_response_forward *fwd,
                            const char *want)
@@ -198,6 +308,10 @@ int main(void)
         cmocka_unit_test(test_http_rewrite_request_framing_reemitted),
         cmocka_unit_test(test_http_rewrite_request_forwarded_appended),
         cmocka_unit_test(test_http_rewrite_request_upgrade),
+        cmocka_unit_test(test_http_rewrite_request_absolute_form),
+        cmocka_unit_test(test_http_rewrite_request_absolute_form_adds_host),
+        cmocka_unit_test(test_http_rewrite_request_other_forms_unchanged),
+        cmocka_unit_test(test_http_rewrite_request_absolute_form_enospc),
         cmocka_unit_test(test_http_rewrite_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
