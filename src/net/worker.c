@@ -355,6 +355,7 @@ static void *worker_main(void *arg)
     w->upstream = NULL;
     buf_cache_fini(&w->client_bufs);
     buf_cache_fini(&w->xbufs);
+    buf_cache_fini(&w->tcp_sessions);
     free(w->head_scratch);
     w->head_scratch = NULL;
     w->head_scratch_cap = 0;

@@ -88,6 +88,7 @@ struct worker {
     struct buf_cache xbufs;
     char *head_scratch; /* HTTP sessions rewrite request heads here */
     uint32_t head_scratch_cap;
+    struct buf_cache tcp_sessions; /* free TCP session blocks (set up by them) */
     size_t session_count;
     uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;
