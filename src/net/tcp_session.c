@@ -633,12 +633,14 @@ static void on_server_write(struct ev_loop *loop, ev_io *io, int revents)
             }
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 return; /* still connecting */
-            if (errno != ECONNRESET && errno != EPIPE) {
+            /* send reports the socket's pending error (refused, reset,
+             * unreachable...) and clears it, as SO_ERROR would */
+            if (errno != EPIPE) {
                 connect_failed(s, strerror(errno));
                 return;
             }
-            /* connected, then reset by the server: as before, the relay
-             * finds out (end=server_error, no retry) */
+            /* no pending error, yet not writable: where SO_ERROR said 0, and
+             * the relay then failed (end=server_error, no retry) */
             connected(s);
             return;
         }
