@@ -158,7 +158,7 @@ static void release_server(struct tcp_session *s)
         s->tls_on[SIDE_SERVER] = false;
     }
     if (s->fd[SIDE_SERVER] >= 0) {
-        close(s->fd[SIDE_SERVER]);
+        worker_close_later(s->w, s->fd[SIDE_SERVER]); /* a retry's socket may follow */
         s->fd[SIDE_SERVER] = -1;
     }
     if (s->counter != NULL) {
@@ -198,7 +198,7 @@ static void end(struct tcp_session *s, const char *how)
     ev_timer_stop(w->loop, &s->idle[SIDE_CLIENT]);
     if (s->tls_on[SIDE_CLIENT])
         tls_conn_free(&s->tls[SIDE_CLIENT].c);
-    close(s->fd[SIDE_CLIENT]);
+    worker_close_later(w, s->fd[SIDE_CLIENT]);
     worker_session_remove(w, &s->base);
     buf_cache_put(session_cache(w), s);
 }
