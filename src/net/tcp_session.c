@@ -1,12 +1,14 @@
 /*
  * tcp_session: see tcp_session.h.
  *
- * Life of a session: start() -> connect_next() (pick a server, non-blocking
- * connect, connect timer; up to one buffer of client bytes is read meanwhile
- * and held) -> on failure connect_failed() tries the next server
- * -> connected: both directions pump until both are shut -> end() writes the
- * access-log line and frees everything. Every function that may end the session
- * returns -1 after end() and the caller must not touch the session again.
+ * Life of a session: start() (reads what came with the connection) ->
+ * connect_next() (pick a server, non-blocking connect, connect timer; up to one
+ * buffer of client bytes is read meanwhile and held) -> on failure
+ * connect_failed() tries the next server -> connected (the first send of held
+ * bytes, or getsockopt when none are held, tells): both directions pump until
+ * both are shut -> end() writes the access-log line and frees everything.
+ * Every function that may end the session returns -1 after end() and the
+ * caller must not touch the session again.
  *
  * TLS (a frontend with tls_cert, a server with tls): a side with TLS gets a
  * tls_conn and its two watchers call tls_event(), which redoes whatever waits on
@@ -38,6 +40,11 @@
 #include "util/log.h"
 
 #define TRIES_MAX 32u          /* connection attempts per session, at most */
+#ifdef __SANITIZE_ADDRESS__
+#define SESSION_CACHE_KEEP 0u  /* a session used after end() stays detectable */
+#else
+#define SESSION_CACHE_KEEP 64u /* free session blocks kept per worker */
+#endif
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -109,6 +116,18 @@ static void tls_event(struct tcp_session *s, enum side side, int revents);
 
 static const char *side_name[SIDE_COUNT] = {"client", "server"};
 
+/* The worker's free session blocks (session and both buffers). With a
+ * connection per request, malloc and free of these 33 KiB blocks made glibc
+ * give memory back to the kernel and fault it in again (madvise). */
+static struct buf_cache *session_cache(struct worker *w)
+{
+    if (w->tcp_sessions.size == 0)
+        buf_cache_init(&w->tcp_sessions,
+                       sizeof(struct tcp_session) + 2 * TCP_SESSION_BUF_BYTES,
+                       SESSION_CACHE_KEEP);
+    return &w->tcp_sessions;
+}
+
 static void peer_text(const struct sockaddr_storage *ss, char *out, size_t len)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
@@ -139,7 +158,7 @@ static void release_server(struct tcp_session *s)
         s->tls_on[SIDE_SERVER] = false;
     }
     if (s->fd[SIDE_SERVER] >= 0) {
-        close(s->fd[SIDE_SERVER]);
+        worker_close_later(s->w, s->fd[SIDE_SERVER]); /* a retry's socket may follow */
         s->fd[SIDE_SERVER] = -1;
     }
     if (s->counter != NULL) {
@@ -179,9 +198,9 @@ static void end(struct tcp_session *s, const char *how)
     ev_timer_stop(w->loop, &s->idle[SIDE_CLIENT]);
     if (s->tls_on[SIDE_CLIENT])
         tls_conn_free(&s->tls[SIDE_CLIENT].c);
-    close(s->fd[SIDE_CLIENT]);
+    worker_close_later(w, s->fd[SIDE_CLIENT]);
     worker_session_remove(w, &s->base);
-    free(s);
+    buf_cache_put(session_cache(w), s);
 }
 
 /* Records activity on `side`. The idle timers are not moved on every transfer
@@ -294,8 +313,13 @@ static int dir_flush(struct tcp_session *s, struct dir *d)
     bool wrote = false;
 
     if (!s->connected) {
-        /* the client spoke first: hold its bytes until the server is connected */
-        src_wait(s, src, false);
+        /* the client spoke first: hold its bytes until the server is connected.
+         * A plain client's read watcher stays on: a client that waits for its
+         * answer gives no event meanwhile, where stopping the watcher and
+         * starting it again makes libev re-add the fd (epoll_ctl failing with
+         * EEXIST); on_client_read stops it if the client sends more. */
+        if (s->tls_on[src])
+            src_wait(s, src, false);
         return 0;
     }
 
@@ -357,8 +381,13 @@ static int dir_flush(struct tcp_session *s, struct dir *d)
         }
         dst_wait(s, dst, false);
         d->shut = true;
-        /* ENOTCONN after a reset is fine: the other direction will see it */
-        shutdown(s->fd[dst], SHUT_WR);
+        /* ENOTCONN after a reset is fine: the other direction will see it.
+         * With the other direction shut too, the session ends here and the
+         * close() in end() sends the FIN: the destination's EOF was read, so
+         * nothing unread can turn that close into a reset (one system call
+         * fewer per connection). */
+        if (!other->shut)
+            shutdown(s->fd[dst], SHUT_WR);
     }
     if (other->shut) {
         end(s, "done");
@@ -429,8 +458,12 @@ static int dir_read(struct tcp_session *s, struct dir *d)
 static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct tcp_session *s = OWNER(io, struct tcp_session, rd[SIDE_CLIENT]);
-    (void)loop;
     (void)revents;
+    if (!s->connected && (s->up.len > 0 || s->up.eof)) {
+        /* more from a client whose first bytes are held: wait for the server */
+        ev_io_stop(loop, io);
+        return;
+    }
     dir_read(s, &s->up);
 }
 
@@ -588,6 +621,29 @@ static void on_server_write(struct ev_loop *loop, ev_io *io, int revents)
     if (!s->connected) {
         int soerr = 0;
         socklen_t len = sizeof(soerr);
+        if (!s->tls_on[SIDE_SERVER] && s->up.pos < s->up.len) {
+            /* the client spoke first: the first send tells how the connect
+             * went, as getsockopt(SO_ERROR) would, one system call fewer */
+            ssize_t n = send(s->fd[SIDE_SERVER], s->up.buf + s->up.pos,
+                             s->up.len - s->up.pos, MSG_NOSIGNAL);
+            if (n >= 0) {
+                s->up.pos += (uint32_t)n;
+                connected(s);
+                return;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return; /* still connecting */
+            /* send reports the socket's pending error (refused, reset,
+             * unreachable...) and clears it, as SO_ERROR would */
+            if (errno != EPIPE) {
+                connect_failed(s, strerror(errno));
+                return;
+            }
+            /* no pending error, yet not writable: where SO_ERROR said 0, and
+             * the relay then failed (end=server_error, no retry) */
+            connected(s);
+            return;
+        }
         if (getsockopt(s->fd[SIDE_SERVER], SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
             soerr = errno;
         if (soerr == 0) {
@@ -703,7 +759,7 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
                      socklen_t peer_len, const struct route *r,
                      const struct route_frontend *fe)
 {
-    struct tcp_session *s = malloc(sizeof(*s) + 2 * TCP_SESSION_BUF_BYTES);
+    struct tcp_session *s = buf_cache_get(session_cache(w));
     (void)r;
 
     if (s == NULL) {
@@ -754,6 +810,12 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
         return handshake_step(s, SIDE_CLIENT) == 0 ? 0 : -1;
     }
     idle_start(s, SIDE_CLIENT, s->timeout_client_s);
+    /* the client's first bytes often come with its connection: read them now,
+     * so that the connect's completion sends them at once (no getsockopt) and
+     * the client's fd is polled only once they are out; when none came, the
+     * client is read while connecting (see connect_next) */
+    if (dir_read(s, &s->up) != 0)
+        return -1;
     return connect_next(s) == 0 ? 0 : -1;
 }
 

@@ -274,11 +274,38 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
     }
 }
 
+static void close_deferred(struct worker *w)
+{
+    for (size_t i = 0; i < w->close_later_len; i++)
+        close(w->close_later[i]);
+    w->close_later_len = 0;
+}
+
+void worker_close_later(struct worker *w, int fd)
+{
+    if (ev_depth(w->loop) == 0) {
+        close(fd);
+        return;
+    }
+    if (w->close_later_len == w->close_later_cap) {
+        size_t cap = w->close_later_cap ? 2 * w->close_later_cap : 64;
+        int *p = realloc(w->close_later, cap * sizeof(*p));
+        if (p == NULL) {
+            close(fd);
+            return;
+        }
+        w->close_later = p;
+        w->close_later_cap = cap;
+    }
+    w->close_later[w->close_later_len++] = fd;
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 {
     struct worker *w = (struct worker *)((char *)p - offsetof(struct worker, prepare));
     (void)loop;
     (void)revents;
+    close_deferred(w); /* before libev applies this iteration's fd changes */
     qsbr_offline(&w->shared->qsbr, w->id);
 }
 
@@ -351,10 +378,15 @@ static void *worker_main(void *arg)
     ev_run(w->loop, 0);
     qsbr_offline(&sh->qsbr, w->id);
     abort_all(w);
+    close_deferred(w);
+    free(w->close_later);
+    w->close_later = NULL;
+    w->close_later_cap = 0;
     upstream_pool_free(w->upstream);
     w->upstream = NULL;
     buf_cache_fini(&w->client_bufs);
     buf_cache_fini(&w->xbufs);
+    buf_cache_fini(&w->tcp_sessions);
     free(w->head_scratch);
     w->head_scratch = NULL;
     w->head_scratch_cap = 0;

@@ -88,6 +88,9 @@ struct worker {
     struct buf_cache xbufs;
     char *head_scratch; /* HTTP sessions rewrite request heads here */
     uint32_t head_scratch_cap;
+    struct buf_cache tcp_sessions; /* free TCP session blocks (set up by them) */
+    int *close_later; /* fds to close before the next poll (worker_close_later) */
+    size_t close_later_len, close_later_cap;
     size_t session_count;
     uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;
@@ -124,5 +127,12 @@ static inline struct route *worker_route(struct worker *w)
 void worker_session_add(struct worker *w, struct session *s, const struct session_ops *ops);
 void worker_session_remove(struct worker *w, struct session *s);
 uint64_t worker_random(struct worker *w);
+
+/* Worker thread: closes `fd`, whose watchers are stopped, at the start of the
+ * next loop iteration, before libev applies watcher changes to the kernel
+ * (at once outside ev_run). A number closed and given to a new socket within
+ * one iteration would reach libev as the old fd changing its events: an
+ * epoll_ctl(MOD) failing with ENOENT, then an ADD. */
+void worker_close_later(struct worker *w, int fd);
 
 #endif
