@@ -30,17 +30,18 @@
  * side_watch() turns that into fd events with what OpenSSL asked for (a read
  * may wait for EV_WRITE and a write for EV_READ) and feeds a read event when
  * OpenSSL holds decrypted bytes already. Both watchers of a TLS side go to
- * tls_event(). The client's handshake comes first, under timeout_tls_handshake;
- * a server's runs after its TCP connect, under the connect timer, and its
- * failure is a connect failure. Before the FIN of a closing client connection
- * goes our close_notify. A plain side keeps its recv/send path: one pointer
- * test per event more, nothing else.
+ * http_session_tls_event() (http_session_tls.c). The client's handshake comes
+ * first, under timeout_tls_handshake; a server's runs after its TCP connect,
+ * under the connect timer, and its failure is a connect failure. Before the FIN
+ * of a closing client connection goes our close_notify. A plain side keeps its
+ * recv/send path: one pointer test per event more, nothing else.
  *
  * This file is the state machine and its per-request path (reading, heads,
  * proxying, driving, watchers), kept together so that the compiler inlines
  * within it. Elsewhere, each with what it must not do: the WebSocket tunnel
  * (Upgrade) in http_tunnel.c, buffers in http_session_bufs.c, connecting to a
- * server and parking its connection in http_session_connect.c, retries in
+ * server and parking its connection in http_session_connect.c, the client's
+ * TLS handshake and a TLS side's events in http_session_tls.c, retries in
  * http_session_retry.c, the timers in http_session_timers.c, the balancing key
  * in http_session_key.c, the access log in http_session_log.c; what they share
  * in http_session_int.h.
@@ -112,12 +113,6 @@ void http_session_end(struct http_session *s, const char *how)
     close(s->cfd);
     worker_session_remove(w, &s->base);
     free(s);
-}
-
-/* The request-head deadline: timeout_http_request, else timeout_client. */
-static ev_tstamp head_timeout(const struct http_session *s)
-{
-    return s->timeout_request_s > 0 ? s->timeout_request_s : s->timeout_client_s;
 }
 
 /* Sends what is queued for the client, then FIN, then lingers (see top) when
@@ -656,7 +651,7 @@ int http_session_drive(struct http_session *s)
 
 /* Reads what the client sent (ST_LINGER: drops it). Returns -1 when the
  * session ended, 1 after http_session_drive(), 0 when nothing could be read. */
-static int client_read(struct http_session *s)
+int http_session_client_read(struct http_session *s)
 {
     struct http_pipe *p = &s->up;
     ssize_t n;
@@ -704,8 +699,8 @@ static int client_read(struct http_session *s)
     return http_session_drive(s) == 0 ? 1 : -1;
 }
 
-/* Reads what the server sent. Returns like client_read. */
-static int server_read(struct http_session *s)
+/* Reads what the server sent. Returns like http_session_client_read. */
+int http_session_server_read(struct http_session *s)
 {
     struct http_pipe *p = &s->down;
     ssize_t n;
@@ -743,71 +738,15 @@ static int server_read(struct http_session *s)
     return http_session_drive(s) == 0 ? 1 : -1;
 }
 
-/* The client's handshake is done or failed. */
-static int client_handshake(struct http_session *s)
-{
-    struct side_tls *t = s->ctls;
-    const char *sni;
-    int st = tls_conn_handshake(&t->c);
-    if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
-        t->hs_ev = want_ev(st);
-        http_session_watchers(s);
-        return 0;
-    }
-    t->handshaking = false;
-    if (st != TLS_CONN_DONE) {
-        log_info("%s: TLS handshake with client %s failed: %s", s->frontend,
-                 s->client_text, tls_conn_reason(&t->c));
-        s->in_request = true; /* one access-log line for the connection */
-        http_session_end(s, "tls_handshake_failed");
-        return -1;
-    }
-    snprintf(t->version, sizeof(t->version), "%s", tls_conn_version(&t->c));
-    sni = tls_conn_sni(&t->c);
-    if (sni != NULL)
-        snprintf(t->sni, sizeof(t->sni), "%s", sni);
-    t->rd_ev = EV_READ;
-    t->wr_ev = EV_WRITE;
-    s->c_active = ev_now(s->w->loop);
-    ctimer_set(s, head_timeout(s));
-    return http_session_drive(s);
-}
-
-/* Readiness on the fd of a TLS side: redo the handshake, or the read and the
- * writes that wait for these events. */
-static void tls_event(struct http_session *s, bool client, int revents)
-{
-    struct side_tls *t = client ? s->ctls : s->stls;
-    if (!client && s->state == ST_CONNECT) {
-        if (!t->handshaking)
-            http_session_connect_check(s);
-        else if (t->hs_ev & revents)
-            http_session_server_handshake(s);
-        return;
-    }
-    if (t->handshaking) {
-        if (t->hs_ev & revents)
-            client_handshake(s);
-        return;
-    }
-    if (t->want_rd && (t->rd_ev & revents)) {
-        int rc = client ? client_read(s) : server_read(s);
-        if (rc != 0)
-            return; /* ended, or http_session_drive() did the writes too */
-    }
-    if (t->want_wr && (t->wr_ev & revents))
-        http_session_drive(s);
-}
-
 static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct http_session *s = OWNER(io, struct http_session, crd);
     (void)loop;
     (void)revents;
     if (s->ctls != NULL)
-        tls_event(s, true, EV_READ);
+        http_session_tls_event(s, true, EV_READ);
     else
-        client_read(s);
+        http_session_client_read(s);
 }
 
 static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
@@ -816,7 +755,7 @@ static void on_client_write(struct ev_loop *loop, ev_io *io, int revents)
     (void)loop;
     (void)revents;
     if (s->ctls != NULL)
-        tls_event(s, true, EV_WRITE);
+        http_session_tls_event(s, true, EV_WRITE);
     else
         http_session_drive(s);
 }
@@ -827,9 +766,9 @@ void http_session_on_server_read(struct ev_loop *loop, ev_io *io, int revents)
     (void)loop;
     (void)revents;
     if (s->stls != NULL)
-        tls_event(s, false, EV_READ);
+        http_session_tls_event(s, false, EV_READ);
     else
-        server_read(s);
+        http_session_server_read(s);
 }
 
 void http_session_on_server_write(struct ev_loop *loop, ev_io *io, int revents)
@@ -838,7 +777,7 @@ void http_session_on_server_write(struct ev_loop *loop, ev_io *io, int revents)
     (void)loop;
     (void)revents;
     if (s->stls != NULL)
-        tls_event(s, false, EV_WRITE);
+        http_session_tls_event(s, false, EV_WRITE);
     else if (s->state == ST_CONNECT)
         http_session_connect_check(s);
     else
@@ -920,12 +859,12 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
         s->ctls = t;
         s->req_start = s->c_active; /* for a failed handshake's access-log line */
         ctimer_set(s, fe->timeout_tls_handshake_ms / 1000.0);
-        return client_handshake(s) == 0 ? 0 : -1;
+        return http_session_client_handshake(s) == 0 ? 0 : -1;
     }
     ctimer_set(s, head_timeout(s));
     /* the request often came with the connection: read it now, and poll the
      * fd only when it has not */
-    switch (client_read(s)) {
+    switch (http_session_client_read(s)) {
     case -1:
         return -1;
     case 0:

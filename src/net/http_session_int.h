@@ -196,6 +196,12 @@ static inline const char *side_error(const struct side_tls *t)
     return t != NULL ? tls_conn_reason(&t->c) : strerror(errno);
 }
 
+/* The request-head deadline: timeout_http_request, else timeout_client. */
+static inline ev_tstamp head_timeout(const struct http_session *s)
+{
+    return s->timeout_request_s > 0 ? s->timeout_request_s : s->timeout_client_s;
+}
+
 static inline void ctimer_set(struct http_session *s, ev_tstamp after_s)
 {
     s->ctimer.repeat = after_s > 0 ? after_s : 0;
@@ -238,6 +244,8 @@ void http_session_release_server(struct http_session *s);
 int http_session_send_error(struct http_session *s, unsigned status, const char *why);
 int http_session_drive(struct http_session *s);
 void http_session_watchers(struct http_session *s);
+int http_session_client_read(struct http_session *s);
+int http_session_server_read(struct http_session *s);
 void http_session_on_server_read(struct ev_loop *loop, ev_io *io, int revents);
 void http_session_on_server_write(struct ev_loop *loop, ev_io *io, int revents);
 
@@ -277,6 +285,10 @@ void http_session_on_server_timer(struct ev_loop *loop, ev_timer *t, int revents
 void http_session_addr_texts(struct http_session *s, const struct sockaddr_storage *ss);
 void http_session_copy_printable(char *out, size_t cap, const char *in, size_t len);
 void http_session_log_request(struct http_session *s, const char *how);
+
+/* http_session_tls.c: a TLS side's events (contracts there). */
+int http_session_client_handshake(struct http_session *s);
+void http_session_tls_event(struct http_session *s, bool client, int revents);
 
 /* http_tunnel.c: the WebSocket tunnel (contracts there). */
 int http_tunnel_start(struct http_session *s);
