@@ -35,21 +35,7 @@
  * failure counting as a connect failure; its kept-alive connections are pooled
  * with their tls_conn, keyed by the TLS context too.
  *
- * Memory: an idle connection holds its session (about 2.7 KiB) only, and one
- * waiting for a response its session and the request head it sent. A client
- * buffer of
- * HTTP_SESSION_CLIENT_BUF_BYTES with the request-head array after it (100
- * fields) is taken from the worker's cache when bytes arrive (grown to
- * max_header_bytes + HTTP_SESSION_BODY_BUF_BYTES for a head that does not fit)
- * and given back once the whole request went to the server with nothing more
- * buffered. The rewritten request head is built in a per-worker scratch buffer
- * and kept in a block of its own size until the request ends (a retry sends it
- * again). The server side's 12 KiB block (the server buffer of 8 KiB, NGINX's
- * proxy_buffer_size; the rewritten response head, 2 KiB; the response-head
- * array, 101 fields as HAProxy) is taken when the first byte of a response can
- * be read and given back when the response is out, moved to a large block for
- * heads that do not fit. So 1,000 connections that each wait for an answer
- * hold 1,000 sessions and heads, not 1,000 buffers.
+ * Memory: see http_session_bufs.c.
  *
  * Must not: buffer a whole body, send a server any byte of a request that was
  * refused, or hold a snapshot pointer across callbacks.

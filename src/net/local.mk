@@ -18,6 +18,11 @@ endif
 
 # HTTP/1.1 frontends (mode = http): the session joining src/http to the loop.
 libraftlb_io_a_SOURCES += src/net/http_session.c src/net/http_session.h \
+	src/net/http_session_int.h src/net/http_session_bufs.c \
+	src/net/http_session_connect.c src/net/http_session_key.c \
+	src/net/http_session_log.c src/net/http_session_retry.c \
+	src/net/http_session_timers.c src/net/http_session_tls.c \
+	src/net/http_tunnel.c \
 	src/net/http_pipe.c src/net/http_pipe.h
 
 # Per-worker pool of idle keep-alive server connections (mode = http).

@@ -1,0 +1,229 @@
+/*
+ * http_session_connect: connecting an HTTP session to a server (ST_CONNECT, see
+ * http_session.c): picking a server not tried yet, taking a kept connection from
+ * the worker's upstream_pool or connecting afresh, the server's TLS handshake,
+ * and what a failed attempt does (the next server, or 503).
+ *
+ * Must not: send or read any byte of a request or response (that starts in
+ * ST_PROXY, in http_session.c), or retry past retries and TRIES_MAX.
+ */
+#include "config.h"
+
+#include "net/http_session_int.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "net/upstream_pool.h"
+#include "tls/tls_ctx.h"
+#include "util/log.h"
+
+/* Whether the server connection may carry another request: the response was
+ * framed to its end (never until-close) with nothing after it, the whole
+ * request went up, and neither side asked to close. */
+static bool server_reusable(const struct http_session *s)
+{
+    const struct http_pipe *d = &s->down;
+    return s->connected && s->sfd >= 0 && !s->s_eof && !s->send_failed && s->up_sent &&
+           s->up.done && s->resp_head_done && s->resp.keep_alive &&
+           s->req.version_minor >= 1 && d->body != HTTP_BODY_CLOSE &&
+           d->body != HTTP_BODY_TUNNEL && d->done && d->pos + d->ready == d->len &&
+           !s->w->draining &&
+           (s->stls == NULL || !SSL_has_pending(tls_conn_ssl(&s->stls->c)));
+}
+
+/* After a complete response: parks the server connection in the worker's pool
+ * when it is reusable (idle timeout: min(timeout_server, 5 s)), then releases
+ * the rest. */
+void http_session_release_server_after_response(struct http_session *s)
+{
+    struct upstream_key key;
+    ev_tstamp idle_s = UPSTREAM_POOL_IDLE_MAX_S;
+
+    if (server_reusable(s)) {
+        if (s->w->upstream == NULL)
+            s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
+                                               UPSTREAM_POOL_MAX);
+        if (s->w->upstream != NULL) {
+            if (s->timeout_server_s > 0 && s->timeout_server_s < idle_s)
+                idle_s = s->timeout_server_s;
+            key.pool = s->pool;
+            key.server = s->server;
+            key.addr = &s->saddr;
+            key.addr_len = s->saddr_len;
+            key.tls_ctx = NULL;
+            if (s->stls != NULL)
+                key.tls_ctx = SSL_get_SSL_CTX(tls_conn_ssl(&s->stls->c));
+            ev_io_stop(s->w->loop, &s->srd);
+            ev_io_stop(s->w->loop, &s->swr);
+            upstream_pool_put(s->w->upstream, &key, s->sfd,
+                              s->stls != NULL ? &s->stls->c : NULL, idle_s);
+            s->sfd = -1;
+            s->stls = NULL;
+        }
+    }
+    http_session_release_server(s);
+}
+
+static int connected(struct http_session *s)
+{
+    s->connected = true;
+    s->state = ST_PROXY;
+    http_msg_init_response(&s->resp, s->resp_hdrs, RESP_HEADERS_MAX, s->req.method,
+                           s->upgrade);
+    s->down.pos = s->down.len = s->down.ready = 0;
+    s->down.head_pos = s->down.head_len = 0;
+    s->down.done = false;
+    stimer_set(s, s->timeout_server_s);
+    return http_session_drive(s);
+}
+
+int http_session_connect_failed(struct http_session *s, const char *why)
+{
+    log_info("%s: connect to %s failed: %s", s->frontend, s->server, why);
+    report(s, HEALTH_REQ_CONNECT_FAIL);
+    http_session_release_server(s);
+    if (s->tries <= s->retries && s->tries < TRIES_MAX)
+        return http_session_connect_next(s);
+    return http_session_send_error(s, 503, "no server could be reached");
+}
+
+/* One step of the server's TLS handshake (under the connect timer); its
+ * failure is a connect failure. */
+int http_session_server_handshake(struct http_session *s)
+{
+    struct side_tls *t = s->stls;
+    char why[240];
+    int st = tls_conn_handshake(&t->c);
+    if (st == TLS_CONN_WANT_READ || st == TLS_CONN_WANT_WRITE) {
+        t->hs_ev = want_ev(st);
+        http_session_watchers(s);
+        return 0;
+    }
+    t->handshaking = false;
+    ev_io_stop(s->w->loop, &s->srd);
+    ev_io_stop(s->w->loop, &s->swr);
+    if (st == TLS_CONN_DONE) {
+        t->rd_ev = EV_READ;
+        t->wr_ev = EV_WRITE;
+        return connected(s);
+    }
+    snprintf(why, sizeof(why), "TLS handshake: %s", tls_conn_reason(&t->c));
+    return http_session_connect_failed(s, why);
+}
+
+/* The TCP connect to the server is done: relay, or start its TLS handshake. */
+static int tcp_connected(struct http_session *s)
+{
+    if (s->stls == NULL)
+        return connected(s);
+    s->stls->handshaking = true;
+    return http_session_server_handshake(s);
+}
+
+/* ST_CONNECT: the connect completed or failed. */
+int http_session_connect_check(struct http_session *s)
+{
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+        soerr = errno;
+    if (soerr == 0)
+        return tcp_connected(s);
+    if (soerr != EINPROGRESS && soerr != EINTR)
+        return http_session_connect_failed(s, strerror(soerr));
+    return 0;
+}
+
+/* Picks a server not tried yet for this request and starts connecting. */
+int http_session_connect_next(struct http_session *s)
+{
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    const struct route_server *srv;
+    int idx, fd, one = 1;
+
+    if (pool == NULL)
+        return http_session_send_error(s, 503, "pool gone");
+    if (s->tries == 0) {
+        s->retries = pool->retries;
+        s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
+        s->timeout_server_s = pool->timeout_server_ms / 1000.0;
+    }
+    idx = pick_untried(s, pool);
+    if (idx < 0) {
+        if (s->tries == 0)
+            return http_session_send_error(s, 503, "no usable server");
+        if (s->retry_status != 0)
+            return http_session_send_error(s, s->retry_status,
+                                           "no other server to retry on");
+        return http_session_send_error(s, 503, "no server could be reached");
+    }
+    srv = &pool->servers[idx];
+    memcpy(s->server, srv->name, sizeof(s->server));
+    s->counter = srv->counter;
+    atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
+    s->tried[s->tries++] = srv->counter;
+    s->state = ST_CONNECT;
+    memcpy(&s->saddr, &srv->addr, sizeof(s->saddr));
+    s->saddr_len = srv->addr_len;
+    s->send_failed = false;
+
+    if (!s->fresh_only && !s->upgrade && s->w->upstream != NULL) {
+        struct tls_conn *tc = NULL;
+        struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len,
+                                   srv->tls != NULL ? tls_client_ctx(srv->tls) : NULL};
+        fd = upstream_pool_take(s->w->upstream, &key, &tc);
+        if (fd >= 0) {
+            s->sfd = fd;
+            s->reused = true;
+            if (tc != NULL) {
+                s->stls = (struct side_tls *)(void *)tc;
+                s->stls->handshaking = false;
+                s->stls->rd_ev = EV_READ;
+                s->stls->wr_ev = EV_WRITE;
+            }
+            ev_init(&s->swr, http_session_on_server_write);
+            ev_init(&s->srd, http_session_on_server_read);
+            upstream_io_set(&s->swr, fd, EV_WRITE);
+            upstream_io_set(&s->srd, fd, EV_READ);
+            return connected(s);
+        }
+    }
+    s->reused = false;
+    fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return http_session_connect_failed(s, strerror(errno));
+    s->sfd = fd;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (srv->tls != NULL) {
+        /* now: the snapshot (and srv->tls) may be gone by the time we connect */
+        char why[200];
+        struct side_tls *t = calloc(1, sizeof(*t));
+        if (t == NULL)
+            return http_session_connect_failed(s, "out of memory for TLS");
+        if (tls_conn_start_client(&t->c, srv->tls, fd, why, sizeof(why)) != 0) {
+            free(t);
+            return http_session_connect_failed(s, why);
+        }
+        t->rd_ev = EV_READ;
+        t->wr_ev = EV_WRITE;
+        s->stls = t;
+    }
+    ev_io_init(&s->swr, http_session_on_server_write, fd, EV_WRITE);
+    ev_io_init(&s->srd, http_session_on_server_read, fd, EV_READ);
+    if (connect(fd, (const struct sockaddr *)&srv->addr, srv->addr_len) == 0) {
+        if (s->stls != NULL)
+            stimer_set(s, s->timeout_connect_s); /* the handshake's deadline */
+        return tcp_connected(s);
+    }
+    if (errno != EINPROGRESS)
+        return http_session_connect_failed(s, strerror(errno));
+    stimer_set(s, s->timeout_connect_s);
+    http_session_watchers(s);
+    return 0;
+}
