@@ -54,14 +54,23 @@ void http_session_request_key(struct http_session *s)
         s->key_hash = source_hash(&s->peer);
         s->has_key = s->peer.ss_family == AF_INET || s->peer.ss_family == AF_INET6;
         break;
-    case CONF_HASH_URI:
-        s->key_hash = lb_hash(t, lb_key_uri_len(t, tl));
+    case CONF_HASH_URI: {
+        /* an absolute-form target is keyed as the origin-form it goes up as:
+         * GET http://h/a and GET /a reach the same server */
+        char scratch[512];
+        const char *k;
+        size_t kl = lb_key_uri(t, tl, scratch, sizeof(scratch), &k);
+        s->key_hash = lb_hash(k, kl);
         s->has_key = true;
         break;
-    case CONF_HASH_PATH:
-        s->key_hash = lb_hash(t, lb_key_path_len(t, tl));
+    }
+    case CONF_HASH_PATH: {
+        const char *k;
+        size_t kl = lb_key_path(t, tl, &k);
+        s->key_hash = lb_hash(k, kl);
         s->has_key = true;
         break;
+    }
     case CONF_HASH_HEADER: {
         const struct http_header *h = find_header(s, pool->hash_key_name);
         if (h != NULL) {

@@ -45,6 +45,13 @@ def test(h):
     split = [u for u, b in seen.items() if len(b) != 1]
     check(len(seen) == 200 and not split,
           "200 URIs x 3 rounds: each URI always reached one backend (%d split)" % len(split))
+    # the same resource in absolute-form is keyed as the origin-form it goes up as
+    s = connect(f_uri)
+    rd = Reader(s)
+    moved = [u for u in seen if ask(rd, s, "http://x" + u) not in seen[u]]
+    s.close()
+    check(not moved, "absolute-form http://x/item/N?v=1 reaches the backend of "
+          "/item/N?v=1 (%d of 200 differ)" % len(moved))
     per = collections.Counter(next(iter(b)) for b in seen.values())
     check(len(per) == 3 and min(per.values()) >= 30,
           "URIs spread over the 3 backends: %s" % dict(per))
