@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 pkgs="build-essential autoconf automake pkg-config libev-dev libssl-dev libinih-dev
-      libcmocka-dev python3 openssl curl haproxy procps iproute2"
+      libcmocka-dev python3 openssl curl haproxy procps iproute2 strace"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
