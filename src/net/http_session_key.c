@@ -14,19 +14,6 @@
 #include "lb/lb.h"
 #include "lb/lb_key.h"
 
-static uint64_t source_hash(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        return lb_hash(&a->sin_addr, sizeof(a->sin_addr));
-    }
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        return lb_hash(&a->sin6_addr, sizeof(a->sin6_addr));
-    }
-    return 0;
-}
-
 static const struct http_header *find_header(const struct http_session *s,
                                              const char *name)
 {
@@ -51,8 +38,7 @@ void http_session_request_key(struct http_session *s)
         return;
     switch (pool->hash_key) {
     case CONF_HASH_SOURCE:
-        s->key_hash = source_hash(&s->peer);
-        s->has_key = s->peer.ss_family == AF_INET || s->peer.ss_family == AF_INET6;
+        s->has_key = route_source_key(&s->peer, &s->key_hash);
         break;
     case CONF_HASH_URI: {
         /* an absolute-form target is keyed as the origin-form it goes up as:

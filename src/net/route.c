@@ -5,9 +5,11 @@
 
 #include "net/route.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define LOAD_STACK_MAX 4096 /* larger pools pick without load figures */
 
@@ -308,5 +310,21 @@ bool route_retry_status(const struct route_pool *pool, unsigned status)
     for (size_t i = 0; i < pool->retry_status_count && i < 8; i++)
         if (status >= pool->retry_status_lo[i] && status <= pool->retry_status_hi[i])
             return true;
+    return false;
+}
+
+bool route_source_key(const struct sockaddr_storage *ss, uint64_t *hash)
+{
+    *hash = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        *hash = lb_hash(&a->sin_addr, sizeof(a->sin_addr));
+        return true;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        *hash = lb_hash(&a->sin6_addr, sizeof(a->sin6_addr));
+        return true;
+    }
     return false;
 }

@@ -184,4 +184,9 @@ int route_pick_untried(struct route_pool *pool, struct route_counter *const *tri
 /* True when `status` is one of the pool's retry_on_status codes. */
 bool route_retry_status(const struct route_pool *pool, unsigned status);
 
+/* The `hash_key = source` key of a client address: the hash of its IPv4 or
+ * IPv6 address (not the port). Returns false, with *hash 0, for another family. */
+struct sockaddr_storage;
+bool route_source_key(const struct sockaddr_storage *ss, uint64_t *hash);
+
 #endif

@@ -742,19 +742,6 @@ static int connect_next(struct tcp_session *s)
     return 0;
 }
 
-static uint64_t source_hash(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        return lb_hash(&a->sin_addr, sizeof(a->sin_addr));
-    }
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        return lb_hash(&a->sin6_addr, sizeof(a->sin6_addr));
-    }
-    return 0;
-}
-
 static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *peer,
                      socklen_t peer_len, const struct route *r,
                      const struct route_frontend *fe)
@@ -782,8 +769,7 @@ static int tcp_start(struct worker *w, int fd, const struct sockaddr_storage *pe
     memcpy(s->frontend, fe->name, sizeof(s->frontend));
     memcpy(s->pool, fe->pool->name, sizeof(s->pool));
     if (fe->pool->hash_key == CONF_HASH_SOURCE) {
-        s->key_hash = source_hash(peer);
-        s->has_key = true;
+        s->has_key = route_source_key(peer, &s->key_hash);
     }
     /* TCP_NODELAY is inherited from the listening socket (listen_open) */
     ev_io_init(&s->rd[SIDE_CLIENT], on_client_read, fd, EV_READ);

@@ -220,6 +220,40 @@ static void test_route_build_fails_on_unknown_pool(void **state)
     route_counters_free(&reg);
 }
 
+/* hash_key = source: the address decides, not the port; other families have no key. */
+static void test_route_source_key(void **state)
+{
+    struct sockaddr_storage a, b, c, d, u;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&a, *b4 = (struct sockaddr_in *)&b,
+                       *c4 = (struct sockaddr_in *)&c;
+    struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&d;
+    uint64_t ha, hb, hc, hd, hu = 1;
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    memset(&c, 0, sizeof(c));
+    memset(&d, 0, sizeof(d));
+    memset(&u, 0, sizeof(u));
+    a4->sin_family = b4->sin_family = c4->sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &b4->sin_addr);
+    inet_pton(AF_INET, "127.0.0.2", &c4->sin_addr);
+    a4->sin_port = htons(40000);
+    b4->sin_port = htons(40001);
+    d6->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "::1", &d6->sin6_addr);
+    u.ss_family = AF_UNIX;
+    assert_true(route_source_key(&a, &ha));
+    assert_true(route_source_key(&b, &hb));
+    assert_true(route_source_key(&c, &hc));
+    assert_true(route_source_key(&d, &hd));
+    assert_int_equal(ha, hb);
+    assert_true(ha != hc);
+    assert_true(hd != ha && hd != 0);
+    assert_false(route_source_key(&u, &hu));
+    assert_int_equal(hu, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +264,7 @@ int main(void)
         cmocka_unit_test_setup(test_route_leastconn_reads_the_counters, setup),
         cmocka_unit_test_setup(test_route_pick_untried_leaves_out_tried_servers, setup),
         cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
+        cmocka_unit_test(test_route_source_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
