@@ -202,6 +202,7 @@ struct conf_admin {
 struct conf_global {
     uint32_t workers;                  /* 0 = one per CPU (resolved at start-up) */
     uint32_t max_connections;          /* default 100000, per instance */
+    uint32_t poll_batch_us;            /* most a busy worker waits to batch events (poll_batch.h), default 100 */
     enum conf_log_level log_level;     /* default info */
     char *error_log;                   /* "stderr" (default), "syslog" or a path */
     char *access_log;                  /* "stderr" (default), "syslog", a path, "off" */

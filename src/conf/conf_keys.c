@@ -770,6 +770,7 @@ static const char *const tls_versions[] = {"1.2", "1.3"};
 static const struct conf_key global_keys[] = {
     KEY("workers", set_u32, workers, 0, 1024),
     KEY("max_connections", set_u32, max_connections, 1, 10000000),
+    KEY("poll_batch_us", set_u32, poll_batch_us, 0, 1000),
     KEYE("log_level", log_level, conf_log_level_names),
     KEY("error_log", set_log, error_log, F_OK, 0),
     KEY("access_log", set_log, access_log, F_OK, 1),
@@ -906,6 +907,7 @@ int conf_global_defaults(struct conf_global *g)
 {
     g->workers = 0;
     g->max_connections = 100000;
+    g->poll_batch_us = 100;
     g->log_level = CONF_LOG_INFO;
     g->error_log = strdup("stderr");
     g->access_log = strdup("stderr");

@@ -87,6 +87,7 @@ void http_session_release_server(struct http_session *s)
     }
     if (s->counter != NULL) {
         atomic_fetch_sub_explicit(&s->counter->inflight, 1, memory_order_relaxed);
+        s->w->batch.inflight--;
         s->counter = NULL;
     }
     s->connected = false;
@@ -176,6 +177,7 @@ static int request_ready(struct http_session *s)
     s->in_request = true;
     s->req_start = ev_now(s->w->loop);
     s->ttfb = 0;
+    s->up_sent_at = 0;
     s->status = 0;
     s->bytes_out = 0;
     s->bytes_up = 0;
@@ -342,8 +344,11 @@ static int response_head(struct http_session *s)
             return http_session_send_error(
                 s, 502, s->resp.error ? s->resp.error : "bad response");
         }
-        if (s->ttfb == 0)
+        if (s->ttfb == 0) {
             s->ttfb = ev_now(s->w->loop);
+            if (s->up_sent_at > 0) /* the server's own time, for poll_batch */
+                poll_batch_sample(&s->w->batch, s->ttfb - s->up_sent_at);
+        }
         if (s->resp.interim) {
             /* a 1xx (100 Continue...): passed on to HTTP/1.1 clients only */
             if (s->req.version_minor >= 1) {
@@ -542,6 +547,7 @@ static int proxy_drive(struct http_session *s)
         } else if (rc > 0) {
             if (s->up.done) {
                 s->up_sent = true;
+                s->up_sent_at = ev_now(s->w->loop);
                 /* nothing more to read from the client until the answer is
                  * out: its buffer goes back to the cache meanwhile */
                 http_session_client_buf_put(s, false);

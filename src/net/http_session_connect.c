@@ -167,6 +167,7 @@ int http_session_connect_next(struct http_session *s)
     memcpy(s->server, srv->name, sizeof(s->server));
     s->counter = srv->counter;
     atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
+    s->w->batch.inflight++;
     s->tried[s->tries++] = srv->counter;
     s->state = ST_CONNECT;
     memcpy(&s->saddr, &srv->addr, sizeof(s->saddr));

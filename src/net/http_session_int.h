@@ -120,6 +120,7 @@ struct http_session {
     uint64_t bytes_out; /* bytes sent to the client for this request */
     uint64_t bytes_up;  /* bytes sent to the server for this request */
     ev_tstamp req_start, ttfb;
+    ev_tstamp up_sent_at; /* when the request was whole at the server; 0: not yet */
     char method[24];
     char target[LOG_TARGET_MAX + 1];
     uint64_t key_hash;

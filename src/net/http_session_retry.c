@@ -59,6 +59,7 @@ static void rewind_request(struct http_session *s)
     s->up.head_len = s->up_head_bytes; /* the head is still in up.head */
     s->bytes_up = 0;
     s->ttfb = 0;
+    s->up_sent_at = 0;
     s->down.pos = s->down.len = s->down.ready = 0;
 }
 

@@ -6,9 +6,16 @@ libraftlb_io_a_SOURCES += \
 	src/net/runtime.c src/net/runtime.h \
 	src/net/session.c src/net/session.h \
 	src/net/tcp_session.c src/net/tcp_session.h \
-	src/net/worker.c src/net/worker.h
+	src/net/worker.c src/net/worker.h \
+	src/net/poll_batch.c src/net/poll_batch.h
 
 if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_poll_batch
+TESTS += tests/unit/test_poll_batch
+tests_unit_test_poll_batch_SOURCES = tests/unit/test_poll_batch.c src/net/poll_batch.c
+tests_unit_test_poll_batch_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_poll_batch_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/unit/test_route
 TESTS += tests/unit/test_route
 tests_unit_test_route_SOURCES = tests/unit/test_route.c

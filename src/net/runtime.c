@@ -406,6 +406,7 @@ static void reload(struct runtime *rt)
     health_monitor_free(rt->hm);
     rt->hm = nhm;
     atomic_store(&rt->shared.max_conns, nc->global.max_connections);
+    atomic_store(&rt->shared.poll_batch_us, nc->global.poll_batch_us);
     binds_free(rt->binds, rt->nbinds);
     rt->binds = nb;
     rt->nbinds = nn;
@@ -523,6 +524,7 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
     atomic_init(&rt.shared.route, NULL);
     atomic_init(&rt.shared.conns, 0);
     atomic_init(&rt.shared.max_conns, conf->global.max_connections);
+    atomic_init(&rt.shared.poll_batch_us, conf->global.poll_batch_us);
     atomic_init(&rt.shared.exited, 0);
     rt.shared.main_loop = rt.loop;
     rt.shared.main_async = &rt.worker_exit;

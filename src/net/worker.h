@@ -21,6 +21,7 @@
 
 #include "conf/conf.h"
 #include "net/buf_cache.h"
+#include "net/poll_batch.h"
 #include "net/route.h"
 #include "net/session.h"
 #include "util/qsbr.h"
@@ -31,6 +32,7 @@ struct worker_shared {
     _Atomic(struct route *) route;   /* the current snapshot */
     _Atomic uint32_t conns;          /* open client connections, all workers */
     _Atomic uint32_t max_conns;      /* global.max_connections */
+    _Atomic uint32_t poll_batch_us;  /* global.poll_batch_us */
     struct ev_loop *main_loop;       /* told through main_async when a worker ends */
     ev_async *main_async;
     _Atomic uint32_t exited;         /* workers whose thread has finished */
@@ -94,6 +96,7 @@ struct worker {
     size_t session_count;
     uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;
+    struct poll_batch batch; /* HTTP requests in flight, server response times */
 };
 
 /* Prepares worker `id` (no thread yet). Returns 0 or -1 with a reason in err. */

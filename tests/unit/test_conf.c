@@ -304,6 +304,9 @@ static const struct bad_case bad_cases[] = {
     {"workers above 1024",
      BASE "[global]\nworkers = 2000\n",
      {"%F:7: workers: expected a whole number from 0 to 1024, got '2000'"}},
+    {"poll_batch_us above 1000",
+     BASE "[global]\npoll_batch_us = 5000\n",
+     {"%F:7: poll_batch_us: expected a whole number from 0 to 1000, got '5000'"}},
     {"negative number",
      BASE "retries = -1\n",
      {"%F:6: retries: expected a whole number from 0 to 10, got '-1'"}},
@@ -738,6 +741,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_string_equal(c->path, path);
     assert_int_equal(c->global.workers, 0);
     assert_int_equal(c->global.max_connections, 100000);
+    assert_int_equal(c->global.poll_batch_us, 100);
     assert_int_equal(c->global.log_level, CONF_LOG_INFO);
     assert_string_equal(c->global.error_log, "stderr");
     assert_string_equal(c->global.access_log, "stderr");
@@ -1017,6 +1021,7 @@ static void test_conf_example_shows_every_key(void **state)
 {
     static const char *const keys[] = {"workers",
                                        "max_connections",
+                                       "poll_batch_us",
                                        "log_level",
                                        "error_log",
                                        "access_log",
