@@ -85,6 +85,9 @@ void http_session_release_server(struct http_session *s)
         close(s->sfd);
         s->sfd = -1;
     }
+    if (s->waiter.group != NULL)
+        upstream_pool_done(s->w->upstream, &s->waiter);
+    s->waiting = false;
     if (s->counter != NULL) {
         atomic_fetch_sub_explicit(&s->counter->inflight, 1, memory_order_relaxed);
         s->w->batch.inflight--;
@@ -349,6 +352,8 @@ static int response_head(struct http_session *s)
             if (s->up_sent_at > 0) /* the server's own time, for poll_batch */
                 poll_batch_sample(&s->w->batch, s->ttfb - s->up_sent_at);
         }
+        if (s->waiter.opening) /* a new connection answered: room for another */
+            upstream_pool_answered(s->w->upstream, &s->waiter);
         if (s->resp.interim) {
             /* a 1xx (100 Continue...): passed on to HTTP/1.1 clients only */
             if (s->req.version_minor >= 1) {

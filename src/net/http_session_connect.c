@@ -1,7 +1,8 @@
 /*
  * http_session_connect: connecting an HTTP session to a server (ST_CONNECT, see
  * http_session.c): picking a server not tried yet, taking a kept connection from
- * the worker's upstream_pool or connecting afresh, the server's TLS handshake,
+ * the worker's upstream_pool or connecting afresh (or waiting for either, as
+ * conn_ramp.h says), the server's TLS handshake,
  * and what a failed attempt does (the next server, or 503).
  *
  * Must not: send or read any byte of a request or response (that starts in
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "net/conn_ramp.h"
 #include "net/upstream_pool.h"
 #include "tls/tls_ctx.h"
 #include "util/log.h"
@@ -69,6 +71,8 @@ void http_session_release_server_after_response(struct http_session *s)
     }
     http_session_release_server(s);
 }
+
+static int acquire(struct http_session *s, const struct route_server *srv, bool force);
 
 static int connected(struct http_session *s)
 {
@@ -145,7 +149,7 @@ int http_session_connect_next(struct http_session *s)
 {
     struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
     const struct route_server *srv;
-    int idx, fd, one = 1;
+    int idx;
 
     if (pool == NULL)
         return http_session_send_error(s, 503, "pool gone");
@@ -170,15 +174,58 @@ int http_session_connect_next(struct http_session *s)
     s->w->batch.inflight++;
     s->tried[s->tries++] = srv->counter;
     s->state = ST_CONNECT;
+    s->send_failed = false;
+    return acquire(s, srv, false);
+}
+
+/* The waiter's wake (upstream_pool): the server timer's callback runs, later in
+ * this loop iteration, and tries again (http_session_connect_resume). */
+static void on_pool_wake(struct upstream_waiter *wt)
+{
+    struct http_session *s = OWNER(wt, struct http_session, waiter);
+    ev_feed_event(s->w->loop, &s->stimer, EV_TIMER);
+}
+
+/* Server timer or wake while waiting for a connection: try again, and open one
+ * anyway once the wait is over. */
+int http_session_connect_resume(struct http_session *s)
+{
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    for (size_t i = 0; pool != NULL && i < pool->server_count; i++)
+        if (pool->servers[i].counter == s->counter)
+            return acquire(s, &pool->servers[i],
+                           ev_now(s->w->loop) >= s->wait_until - 1e-4);
+    return http_session_connect_failed(s, "server removed while waiting for a connection");
+}
+
+/* A connection to srv for the request: an idle one from the worker's pool, or a
+ * new one, or none yet (conn_ramp.h: the request waits, at most until
+ * wait_until, under the server timer). `force`: open one now if none is idle. */
+static int acquire(struct http_session *s, const struct route_server *srv, bool force)
+{
+    int fd, one = 1;
+
     memcpy(&s->saddr, &srv->addr, sizeof(s->saddr));
     s->saddr_len = srv->addr_len;
-    s->send_failed = false;
-
-    if (!s->fresh_only && !s->upgrade && s->w->upstream != NULL) {
+    if (!s->fresh_only && !s->upgrade) {
         struct tls_conn *tc = NULL;
         struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len,
                                    srv->tls != NULL ? tls_client_ctx(srv->tls) : NULL};
-        fd = upstream_pool_take(s->w->upstream, &key, &tc);
+        if (s->w->upstream == NULL)
+            s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
+                                               UPSTREAM_POOL_MAX);
+        s->waiter.wake = on_pool_wake;
+        fd = upstream_pool_get(s->w->upstream, &key, &tc, &s->waiter, force);
+        if (fd == UPSTREAM_WAIT) {
+            ev_tstamp now = ev_now(s->w->loop);
+            if (!s->waiting) {
+                s->waiting = true;
+                s->wait_until = now + conn_ramp_wait_s(s->w->batch.response_s);
+            }
+            stimer_set(s, s->wait_until - now > 1e-4 ? s->wait_until - now : 1e-4);
+            return 0;
+        }
+        s->waiting = false;
         if (fd >= 0) {
             s->sfd = fd;
             s->reused = true;

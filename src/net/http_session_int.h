@@ -24,6 +24,7 @@
 #include "net/http_pipe.h"
 #include "net/http_session.h"
 #include "net/route.h"
+#include "net/upstream_pool.h"
 #include "net/worker.h"
 #include "tls/tls_conn.h"
 
@@ -140,6 +141,9 @@ struct http_session {
     uint32_t tries, retries;
     ev_tstamp timeout_connect_s, timeout_server_s;
     char server[CONF_NAME_MAX];
+    struct upstream_waiter waiter; /* its place in the worker's upstream_pool */
+    bool waiting;                  /* ST_CONNECT: for a connection, until wait_until */
+    ev_tstamp wait_until;
 
 };
 
@@ -264,6 +268,7 @@ void http_session_client_buf_put(struct http_session *s, bool force);
 void http_session_release_server_after_response(struct http_session *s);
 int http_session_connect_next(struct http_session *s);
 int http_session_connect_failed(struct http_session *s, const char *why);
+int http_session_connect_resume(struct http_session *s);
 int http_session_server_handshake(struct http_session *s);
 int http_session_connect_check(struct http_session *s);
 

@@ -73,6 +73,10 @@ void http_session_on_server_timer(struct ev_loop *loop, ev_timer *t, int revents
     (void)loop;
     (void)revents;
 
+    if (s->state == ST_CONNECT && s->waiting) {
+        http_session_connect_resume(s);
+        return;
+    }
     if (s->state == ST_CONNECT) {
         http_session_connect_failed(s, s->stls != NULL && s->stls->handshaking
                                            ? "TLS handshake timeout"

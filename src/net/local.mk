@@ -7,7 +7,8 @@ libraftlb_io_a_SOURCES += \
 	src/net/session.c src/net/session.h \
 	src/net/tcp_session.c src/net/tcp_session.h \
 	src/net/worker.c src/net/worker.h \
-	src/net/poll_batch.c src/net/poll_batch.h
+	src/net/poll_batch.c src/net/poll_batch.h \
+	src/net/conn_ramp.c src/net/conn_ramp.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_poll_batch
@@ -15,6 +16,12 @@ TESTS += tests/unit/test_poll_batch
 tests_unit_test_poll_batch_SOURCES = tests/unit/test_poll_batch.c src/net/poll_batch.c
 tests_unit_test_poll_batch_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_poll_batch_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_conn_ramp
+TESTS += tests/unit/test_conn_ramp
+tests_unit_test_conn_ramp_SOURCES = tests/unit/test_conn_ramp.c src/net/conn_ramp.c
+tests_unit_test_conn_ramp_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_conn_ramp_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test_route
 TESTS += tests/unit/test_route

@@ -4,7 +4,9 @@
  * (the oldest goes when the worker's bound is reached) and its key's group
  * (taken from the front; the group's oldest goes when the key's bound is
  * reached). Groups are found through a small hash table, so put and take cost
- * the same with 10 or 10,000 idle connections.
+ * the same with 10 or 10,000 idle connections. A group also holds its key's
+ * queue of waiting requests and its count of unanswered new connections; groups
+ * live as long as the pool, so a waiter may point at its group.
  */
 #include "net/upstream_pool.h"
 
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "net/conn_ramp.h"
 #include "tls/tls_conn.h"
 
 struct upstream_group;
@@ -37,6 +40,8 @@ struct upstream_group {
     uint64_t hash;
     struct upstream_conn *head, *tail;
     size_t count;
+    struct upstream_waiter *qhead, *qtail; /* waiting requests, oldest first */
+    struct conn_ramp ramp; /* opening, waiting (the queue's length), timings */
     const void *tls_ctx;
     char pool[CONF_NAME_MAX];
     char server[CONF_NAME_MAX];
@@ -133,6 +138,57 @@ static void unlink_conn(struct upstream_pool *p, struct upstream_conn *c)
     p->count--;
     ev_io_stop(p->loop, &c->rd);
     ev_timer_stop(p->loop, &c->idle);
+}
+
+static void enqueue(struct upstream_group *g, struct upstream_waiter *w, bool at_head)
+{
+    w->group = g;
+    w->queued = true;
+    g->ramp.waiting++;
+    if (at_head) {
+        w->prev = NULL;
+        w->next = g->qhead;
+        if (g->qhead != NULL)
+            g->qhead->prev = w;
+        else
+            g->qtail = w;
+        g->qhead = w;
+    } else {
+        w->next = NULL;
+        w->prev = g->qtail;
+        if (g->qtail != NULL)
+            g->qtail->next = w;
+        else
+            g->qhead = w;
+        g->qtail = w;
+    }
+}
+
+static void dequeue(struct upstream_waiter *w)
+{
+    struct upstream_group *g = w->group;
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        g->qhead = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    else
+        g->qtail = w->prev;
+    w->prev = w->next = NULL;
+    w->queued = false;
+    g->ramp.waiting--;
+}
+
+/* Something changed for g's waiters: the first one tries again. */
+static void wake_first(struct upstream_group *g)
+{
+    struct upstream_waiter *w = g->qhead;
+    if (w == NULL)
+        return;
+    dequeue(w);
+    w->woken = true;
+    w->wake(w);
 }
 
 static void close_conn(int fd, struct tls_conn *tls)
@@ -237,6 +293,8 @@ int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, i
     g->head = c;
     g->count++;
     p->count++;
+    conn_ramp_put(&g->ramp, ev_now(p->loop));
+    wake_first(g);
     return 0;
 fail:
     close_conn(fd, tls);
@@ -265,6 +323,64 @@ int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key,
     }
     free(c);
     return fd;
+}
+
+int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
+                      struct tls_conn **tls, struct upstream_waiter *w, bool force)
+{
+    struct upstream_group *g;
+    bool woken = w->woken;
+    int fd;
+
+    w->woken = false; /* it came back: nothing to pass on */
+    upstream_pool_done(p, w);
+    if (p == NULL || key->addr_len > sizeof(g->addr) || strlen(key->pool) >= sizeof(g->pool) ||
+        strlen(key->server) >= sizeof(g->server) || (g = group_of(p, key, true)) == NULL)
+        return UPSTREAM_OPEN;
+    /* those queued before go first (a woken waiter was first already) */
+    if (g->qhead == NULL || woken || force) {
+        fd = upstream_pool_take(p, key, tls);
+        if (fd >= 0)
+            return fd;
+    }
+    if (force || conn_ramp_may_open(&g->ramp)) {
+        g->ramp.opening++;
+        w->group = g;
+        w->opening = true;
+        w->opened_at = ev_now(p->loop);
+        return UPSTREAM_OPEN;
+    }
+    enqueue(g, w, woken);
+    return UPSTREAM_WAIT;
+}
+
+void upstream_pool_done(struct upstream_pool *p, struct upstream_waiter *w)
+{
+    struct upstream_group *g = w->group;
+    (void)p;
+    if (g == NULL)
+        return;
+    if (w->queued)
+        dequeue(w);
+    w->group = NULL;
+    if (w->woken) {
+        /* woken and gone without coming back: the next one gets its turn */
+        w->woken = false;
+        wake_first(g);
+    }
+    if (w->opening) {
+        w->opening = false;
+        g->ramp.opening--;
+        if (conn_ramp_may_open(&g->ramp))
+            wake_first(g);
+    }
+}
+
+void upstream_pool_answered(struct upstream_pool *p, struct upstream_waiter *w)
+{
+    if (w->opening)
+        conn_ramp_answered(&w->group->ramp, ev_now(p->loop) - w->opened_at);
+    upstream_pool_done(p, w);
 }
 
 size_t upstream_pool_count(const struct upstream_pool *p)

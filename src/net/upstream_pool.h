@@ -20,6 +20,11 @@
  * context can take its address while the connection waits here. The pool frees
  * the tls_conn (tls_conn_free, then free()) before closing the fd.
  *
+ * It also paces new connections (conn_ramp.h): per key, how many new ones the
+ * worker opened that have not been answered yet, and the requests waiting, first
+ * come first served, for an idle connection or for room to open one
+ * (upstream_pool_get, upstream_pool_done).
+ *
  * Single-threaded: a pool belongs to one worker and is used only from its loop
  * thread. Must not: decide whether a connection is reusable (the caller does,
  * from the response framing), or block.
@@ -27,6 +32,7 @@
 #ifndef RAFTLB_NET_UPSTREAM_POOL_H
 #define RAFTLB_NET_UPSTREAM_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -90,6 +96,44 @@ static inline void upstream_io_set(ev_io *w, int fd, int events)
     ev_io_set(w, fd, events);
     w->events &= ~EV__IOFDSET;
 }
+
+/* A request that may wait for a connection of one key, embedded in the
+ * caller's session. `wake` (set by the caller) is called, from
+ * upstream_pool_put or upstream_pool_done, when it should call
+ * upstream_pool_get again; it must not call back into the pool. The rest is
+ * the pool's: zero it before first use. */
+struct upstream_group;
+struct upstream_waiter {
+    struct upstream_waiter *prev, *next; /* the group's queue */
+    struct upstream_group *group;        /* queued on, or counted as opening on */
+    bool queued;                         /* in the group's queue */
+    bool opening;                        /* counted as an unanswered new connection */
+    bool woken;                          /* taken off the queue by a wake */
+    ev_tstamp opened_at;                 /* when counted as opening */
+    void (*wake)(struct upstream_waiter *w);
+};
+
+#define UPSTREAM_OPEN (-1) /* open a new connection (counted on the waiter) */
+#define UPSTREAM_WAIT (-2) /* queued: wait for wake */
+
+/* A connection for `key`: an idle one (its fd, *tls as upstream_pool_take),
+ * or UPSTREAM_OPEN when the caller is to open one, or UPSTREAM_WAIT when it is
+ * to wait (conn_ramp_may_open said no; when others wait already and no
+ * connection is idle, only an open may jump the queue). `force` opens without waiting (the caller waited long enough, or the
+ * connection cannot come from the pool). A waiter counted as opening stays so
+ * until upstream_pool_done. Out of memory: UPSTREAM_OPEN, not counted. */
+int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
+                      struct tls_conn **tls, struct upstream_waiter *w, bool force);
+
+/* The waiter's new connection was answered, failed or is closed, or its
+ * request no longer waits: takes it off the queue and the count (each only if
+ * on it), and wakes the next waiter when there is room to open a connection.
+ * Safe to call any number of times. */
+void upstream_pool_done(struct upstream_pool *p, struct upstream_waiter *w);
+
+/* The waiter's new connection was answered (its response head came):
+ * recorded for conn_ramp, then as upstream_pool_done. */
+void upstream_pool_answered(struct upstream_pool *p, struct upstream_waiter *w);
 
 /* Idle connections held (all keys). */
 size_t upstream_pool_count(const struct upstream_pool *p);

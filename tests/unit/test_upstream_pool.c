@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/conn_ramp.h"
 #include "net/upstream_pool.h"
 #include "tls/tls_conn.h"
 
@@ -220,6 +221,96 @@ static void test_upstream_pool_tls_keys(void **state)
     ev_loop_destroy(loop);
 }
 
+/* conn_ramp in the pool: at most CONN_RAMP_OPENING_MAX new connections
+ * unanswered per key, then requests queue first come first served; a
+ * connection parked wakes the first, an answer makes room for the next; a
+ * woken waiter that leaves passes its turn on; `force` never waits. */
+static struct upstream_waiter *woke[8];
+static size_t nwoke;
+
+static void on_wake(struct upstream_waiter *w)
+{
+    assert_true(nwoke < 8);
+    woke[nwoke++] = w;
+}
+
+static void test_upstream_pool_ramp_queue(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_key kb = {"app", "s2", &addr_b, sizeof(struct sockaddr_in), NULL};
+    struct upstream_waiter open[CONN_RAMP_OPENING_MAX], w1, w2, w3, wb, wf;
+    int peer, fd;
+    (void)state;
+    addrs();
+    memset(open, 0, sizeof(open));
+    memset(&w1, 0, sizeof(w1));
+    w1.wake = on_wake;
+    w3 = w2 = wb = wf = w1;
+    for (unsigned i = 0; i < CONN_RAMP_OPENING_MAX; i++) {
+        open[i].wake = on_wake;
+        assert_int_equal(upstream_pool_get(p, &ka, NULL, &open[i], false), UPSTREAM_OPEN);
+        assert_true(open[i].opening);
+    }
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w2, false), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w3, false), UPSTREAM_WAIT);
+    assert_true(w1.queued && w2.queued && w3.queued);
+    /* another key has its own count */
+    assert_int_equal(upstream_pool_get(p, &kb, NULL, &wb, false), UPSTREAM_OPEN);
+    /* force: opens past the bound */
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true), UPSTREAM_OPEN);
+    upstream_pool_done(p, &wf);
+    assert_int_equal(nwoke, 0); /* still at the bound: nobody woken */
+
+    /* a connection parked wakes the first waiter, which gets it */
+    fd = pair(&peer);
+    assert_int_equal(upstream_pool_put(p, &ka, fd, NULL, 5.0), 0);
+    assert_int_equal(nwoke, 1);
+    assert_ptr_equal(woke[0], &w1);
+    assert_false(w1.queued);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false), fd);
+    close(fd);
+    close(peer);
+
+    /* an answer makes room: the next waiter is woken and opens */
+    upstream_pool_answered(p, &open[0]);
+    assert_false(open[0].opening);
+    assert_int_equal(nwoke, 2);
+    assert_ptr_equal(woke[1], &w2);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w2, false), UPSTREAM_OPEN);
+
+    /* room again, but w3, woken, leaves: its turn goes on (nobody is left) */
+    upstream_pool_done(p, &open[1]);
+    assert_int_equal(nwoke, 3);
+    assert_ptr_equal(woke[2], &w3);
+    upstream_pool_done(p, &w3);
+    assert_int_equal(nwoke, 3);
+    assert_null(w3.group);
+
+    /* a queued waiter that leaves is simply gone; done twice is harmless */
+    memset(&w3, 0, sizeof(w3));
+    w3.wake = on_wake;
+    for (unsigned i = 2; i < CONN_RAMP_OPENING_MAX; i++)
+        assert_true(open[i].opening);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false), UPSTREAM_OPEN);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w3, false), UPSTREAM_WAIT);
+    upstream_pool_done(p, &w3);
+    upstream_pool_done(p, &w3);
+    assert_false(w3.queued);
+    upstream_pool_done(p, &open[2]);
+    assert_int_equal(nwoke, 3);
+
+    for (unsigned i = 3; i < CONN_RAMP_OPENING_MAX; i++)
+        upstream_pool_done(p, &open[i]);
+    upstream_pool_done(p, &w1);
+    upstream_pool_done(p, &w2);
+    upstream_pool_done(p, &wb);
+    upstream_pool_free(p);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_upstream_pool_worker_bound),
         cmocka_unit_test(test_upstream_pool_readable_or_idle_closes),
         cmocka_unit_test(test_upstream_pool_tls_keys),
+        cmocka_unit_test(test_upstream_pool_ramp_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

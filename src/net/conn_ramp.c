@@ -1,0 +1,47 @@
+/*
+ * conn_ramp: see conn_ramp.h.
+ */
+#include "config.h"
+
+#include "net/conn_ramp.h"
+
+#define EWMA_SHARE 8.0 /* moving averages: each sample counts for 1/8 */
+
+static void ewma(double *avg, double sample)
+{
+    if (sample < 0)
+        sample = 0;
+    if (*avg <= 0)
+        *avg = sample; /* the first sample, whole */
+    else
+        *avg += (sample - *avg) / EWMA_SHARE;
+}
+
+void conn_ramp_put(struct conn_ramp *r, double now)
+{
+    if (r->last_put > 0)
+        ewma(&r->put_gap_s, now - r->last_put);
+    r->last_put = now;
+}
+
+void conn_ramp_answered(struct conn_ramp *r, double took_s)
+{
+    ewma(&r->answer_s, took_s);
+}
+
+bool conn_ramp_may_open(const struct conn_ramp *r)
+{
+    if (r->opening >= CONN_RAMP_OPENING_MAX)
+        return false;
+    if (r->answer_s <= 0 || r->put_gap_s <= 0)
+        return true; /* nothing to compare yet */
+    return (double)(r->waiting + 1u) * r->put_gap_s >= r->answer_s;
+}
+
+double conn_ramp_wait_s(double response_s)
+{
+    double wait = response_s * CONN_RAMP_WAIT_SHARE;
+    if (!(wait >= CONN_RAMP_WAIT_MIN_S)) /* also NaN */
+        return CONN_RAMP_WAIT_MIN_S;
+    return wait < CONN_RAMP_WAIT_MAX_S ? wait : CONN_RAMP_WAIT_MAX_S;
+}

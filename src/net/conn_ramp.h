@@ -1,0 +1,66 @@
+/*
+ * conn_ramp: whether a request that finds no idle connection to its server
+ * opens a new one or waits for one to come back idle.
+ *
+ * A server's kernel completes a TCP handshake long before the server accepts
+ * the connection, and a busy server accepts slowly: NGINX with its default
+ * multi_accept off takes one connection per listening socket per loop turn,
+ * while it answers hundreds of requests on the connections it has. A proxy
+ * that meets 1,000 new clients with 1,000 new server connections at once sends
+ * hundreds of requests into that accept queue, where they wait for seconds
+ * (measured: 300 to 500 of the first requests of a `wrk -c1000` run waited
+ * 0.3 to 3.8 s, answered three at a time every 20 ms), while the connections
+ * the server did accept came back idle every fraction of a millisecond.
+ *
+ * So, per server and worker, a new connection is opened only when it is
+ * expected to be the faster way for the queue to move:
+ *   - fewer than CONN_RAMP_OPENING_MAX new connections are unanswered (opened,
+ *     no response head yet), and
+ *   - nothing is measured yet, or the requests waiting (this one included)
+ *     would wait longer for idle connections (their number times the moving
+ *     average of the gap between connections coming back idle) than a new
+ *     connection has recently taken to be answered (moving average).
+ * Otherwise the request waits, first come first served. A server that answers
+ * slowly is not one that accepts slowly, and both can look alike here, so no
+ * request waits longer than conn_ramp_wait_s(): CONN_RAMP_WAIT_SHARE times the
+ * servers' recent response time, within [CONN_RAMP_WAIT_MIN_S,
+ * CONN_RAMP_WAIT_MAX_S]; then it opens a connection anyway.
+ *
+ * Pure: no I/O, times are given; upstream_pool keeps one per key with the
+ * queue, http_session applies the wait.
+ */
+#ifndef RAFTLB_NET_CONN_RAMP_H
+#define RAFTLB_NET_CONN_RAMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONN_RAMP_OPENING_MAX 8u     /* unanswered new connections per server, worker */
+#define CONN_RAMP_WAIT_SHARE  16.0   /* wait <= this many response times */
+#define CONN_RAMP_WAIT_MIN_S  0.001
+#define CONN_RAMP_WAIT_MAX_S  0.100
+
+/* One server's connections on one worker. Zero it to start. */
+struct conn_ramp {
+    uint32_t opening;  /* new connections not answered yet */
+    uint32_t waiting;  /* requests queued for a connection */
+    double last_put;   /* when a connection last came back idle (0: never) */
+    double put_gap_s;  /* moving average of the time between two of those */
+    double answer_s;   /* moving average: new connection opened -> answered */
+};
+
+/* A connection came back idle at time `now` (seconds). */
+void conn_ramp_put(struct conn_ramp *r, double now);
+
+/* A new connection was answered `took_s` seconds after it was opened. */
+void conn_ramp_answered(struct conn_ramp *r, double took_s);
+
+/* Whether a request that found no idle connection opens one now (the other
+ * answer: it waits). r->waiting counts those already queued, not this one. */
+bool conn_ramp_may_open(const struct conn_ramp *r);
+
+/* How long a request waits at most for a connection, given the servers'
+ * recent response time in seconds (0: none measured yet). */
+double conn_ramp_wait_s(double response_s);
+
+#endif

@@ -1,0 +1,108 @@
+/* Unit tests of net/conn_ramp: whether a request that finds no idle server
+ * connection opens one or waits, and how long it may wait (conn_ramp.h). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "net/conn_ramp.h"
+
+#define CLOSE(a, b) assert_true((a) > (b) - 1e-9 && (a) < (b) + 1e-9)
+
+/* Nothing measured: open, up to CONN_RAMP_OPENING_MAX unanswered. */
+static void test_opens_until_the_bound_when_nothing_is_measured(void **state)
+{
+    struct conn_ramp r = {0};
+    (void)state;
+    r.waiting = 1000;
+    for (r.opening = 0; r.opening < CONN_RAMP_OPENING_MAX; r.opening++)
+        assert_true(conn_ramp_may_open(&r));
+    assert_false(conn_ramp_may_open(&r));
+    r.opening = UINT32_MAX;
+    assert_false(conn_ramp_may_open(&r));
+}
+
+/* A server that accepts slowly: connections come back idle every 0.1 ms while a
+ * new one took 200 ms to answer, so 100 waiting requests wait for idle ones;
+ * with 3,000 waiting (300 ms at that pace) a new connection is faster. */
+static void test_waits_when_idle_connections_come_back_sooner(void **state)
+{
+    struct conn_ramp r = {0};
+    double t = 10.0;
+    (void)state;
+    conn_ramp_answered(&r, 0.200);
+    for (int i = 0; i < 50; i++, t += 0.0001)
+        conn_ramp_put(&r, t);
+    CLOSE(r.put_gap_s, 0.0001);
+    r.waiting = 100;
+    assert_false(conn_ramp_may_open(&r));
+    r.waiting = 3000;
+    assert_true(conn_ramp_may_open(&r));
+    r.opening = CONN_RAMP_OPENING_MAX;
+    assert_false(conn_ramp_may_open(&r));
+}
+
+/* A server that answers slowly (every request takes 100 ms, 10 connections):
+ * one idle connection every 10 ms, new ones answered in 100 ms: with 9
+ * requests in the queue (this one included) idle connections are sooner, with
+ * 11 a new connection is. */
+static void test_opens_when_the_queue_outgrows_the_connections(void **state)
+{
+    struct conn_ramp r = {0};
+    double t = 10.0;
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        conn_ramp_answered(&r, 0.100);
+    for (int i = 0; i < 50; i++, t += 0.010)
+        conn_ramp_put(&r, t);
+    r.waiting = 8;
+    assert_false(conn_ramp_may_open(&r));
+    r.waiting = 10;
+    assert_true(conn_ramp_may_open(&r));
+}
+
+/* Moving averages: the first sample whole, then 1/8 of each; negatives are 0. */
+static void test_moving_averages(void **state)
+{
+    struct conn_ramp r = {0};
+    (void)state;
+    conn_ramp_put(&r, 5.0); /* the first put has no gap */
+    CLOSE(r.put_gap_s, 0.0);
+    conn_ramp_put(&r, 5.008);
+    CLOSE(r.put_gap_s, 0.008);
+    conn_ramp_put(&r, 5.024);
+    CLOSE(r.put_gap_s, 0.008 + (0.016 - 0.008) / 8);
+    conn_ramp_answered(&r, 0.080);
+    CLOSE(r.answer_s, 0.080);
+    conn_ramp_answered(&r, -1.0);
+    CLOSE(r.answer_s, 0.080 - 0.080 / 8);
+}
+
+/* A few response times, within [1 ms, 100 ms]; nothing measured: the minimum. */
+static void test_wait_follows_response_time_within_bounds(void **state)
+{
+    (void)state;
+    CLOSE(conn_ramp_wait_s(0.0), CONN_RAMP_WAIT_MIN_S);
+    CLOSE(conn_ramp_wait_s(-1.0), CONN_RAMP_WAIT_MIN_S);
+    CLOSE(conn_ramp_wait_s(NAN), CONN_RAMP_WAIT_MIN_S);
+    CLOSE(conn_ramp_wait_s(0.00001), CONN_RAMP_WAIT_MIN_S);
+    CLOSE(conn_ramp_wait_s(0.001), 0.001 * CONN_RAMP_WAIT_SHARE);
+    CLOSE(conn_ramp_wait_s(0.005), 0.005 * CONN_RAMP_WAIT_SHARE);
+    CLOSE(conn_ramp_wait_s(2.0), CONN_RAMP_WAIT_MAX_S);
+    CLOSE(conn_ramp_wait_s(INFINITY), CONN_RAMP_WAIT_MAX_S);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opens_until_the_bound_when_nothing_is_measured),
+        cmocka_unit_test(test_waits_when_idle_connections_come_back_sooner),
+        cmocka_unit_test(test_opens_when_the_queue_outgrows_the_connections),
+        cmocka_unit_test(test_moving_averages),
+        cmocka_unit_test(test_wait_follows_response_time_within_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
