@@ -805,7 +805,6 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
         fe->max_header_bytes ? fe->max_header_bytes : DEFAULT_MAX_HEAD_BYTES;
     uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
     struct http_session *s = malloc(sizeof(*s));
-    int one = 1;
     (void)r;
 
     if (s == NULL) {
@@ -843,7 +842,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     if (s->up_full < HTTP_SESSION_CLIENT_BUF_BYTES)
         s->up_full = HTTP_SESSION_CLIENT_BUF_BYTES;
 
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* TCP_NODELAY is inherited from the listening socket (listen_open) */
     ev_io_init(&s->crd, on_client_read, fd, EV_READ);
     ev_io_init(&s->cwr, on_client_write, fd, EV_WRITE);
     ev_io_init(&s->srd, http_session_on_server_read, -1, EV_READ);

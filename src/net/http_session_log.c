@@ -15,22 +15,47 @@
 
 #include "util/log.h"
 
+/* "IP:PORT" (or "[IP]:PORT") into out, without printf: this runs per
+ * connection, and a connection per request is the common case. */
+static void addr_port_text(char *out, size_t cap, const char *ip, bool brackets,
+                           unsigned port)
+{
+    char digits[8];
+    size_t n = 0, len = strlen(ip), d = 0;
+    do
+        digits[d++] = (char)('0' + port % 10);
+    while ((port /= 10) != 0 && d < sizeof(digits));
+    if (len + d + 4 > cap) {
+        out[0] = '\0';
+        return;
+    }
+    if (brackets)
+        out[n++] = '[';
+    memcpy(out + n, ip, len);
+    n += len;
+    if (brackets)
+        out[n++] = ']';
+    out[n++] = ':';
+    while (d > 0)
+        out[n++] = digits[--d];
+    out[n] = '\0';
+}
+
 void http_session_addr_texts(struct http_session *s, const struct sockaddr_storage *ss)
 {
-    unsigned port = 0;
-    snprintf(s->client_ip, sizeof(s->client_ip), "unknown");
+    strcpy(s->client_ip, "unknown");
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &a->sin_addr, s->client_ip, sizeof(s->client_ip));
-        port = ntohs(a->sin_port);
-        snprintf(s->client_text, sizeof(s->client_text), "%s:%u", s->client_ip, port);
+        addr_port_text(s->client_text, sizeof(s->client_text), s->client_ip, false,
+                       ntohs(a->sin_port));
     } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &a->sin6_addr, s->client_ip, sizeof(s->client_ip));
-        port = ntohs(a->sin6_port);
-        snprintf(s->client_text, sizeof(s->client_text), "[%s]:%u", s->client_ip, port);
+        addr_port_text(s->client_text, sizeof(s->client_text), s->client_ip, true,
+                       ntohs(a->sin6_port));
     } else {
-        snprintf(s->client_text, sizeof(s->client_text), "unix");
+        strcpy(s->client_text, "unix");
     }
 }
 
