@@ -6,27 +6,28 @@
 #include "net/conn_ramp.h"
 
 #define EWMA_SHARE 8.0 /* moving averages: each sample counts for 1/8 */
+#define EWMA_RISE  2.0 /* answer_s: a slower sample counts for 1/2 */
 
-static void ewma(double *avg, double sample)
+static void ewma(double *avg, double sample, double rise_share)
 {
     if (sample < 0)
         sample = 0;
     if (*avg <= 0)
         *avg = sample; /* the first sample, whole */
     else
-        *avg += (sample - *avg) / EWMA_SHARE;
+        *avg += (sample - *avg) / (sample > *avg ? rise_share : EWMA_SHARE);
 }
 
 void conn_ramp_put(struct conn_ramp *r, double now)
 {
     if (r->last_put > 0)
-        ewma(&r->put_gap_s, now - r->last_put);
+        ewma(&r->put_gap_s, now - r->last_put, EWMA_SHARE);
     r->last_put = now;
 }
 
 void conn_ramp_answered(struct conn_ramp *r, double took_s)
 {
-    ewma(&r->answer_s, took_s);
+    ewma(&r->answer_s, took_s, EWMA_RISE);
 }
 
 bool conn_ramp_may_open(const struct conn_ramp *r)

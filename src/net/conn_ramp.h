@@ -19,7 +19,9 @@
  *   - nothing is measured yet, or the requests waiting (this one included)
  *     would wait longer for idle connections (their number times the moving
  *     average of the gap between connections coming back idle) than a new
- *     connection has recently taken to be answered (moving average).
+ *     connection has recently taken to be answered (a moving average that
+ *     rises fast and falls slowly: opening is the risky choice, so its cost
+ *     is not underestimated from a few early, quick answers).
  * Otherwise the request waits, first come first served. A server that answers
  * slowly is not one that accepts slowly, and both can look alike here, so no
  * request waits longer than conn_ramp_wait_s(): CONN_RAMP_WAIT_SHARE times the
@@ -46,7 +48,8 @@ struct conn_ramp {
     uint32_t waiting;  /* requests queued for a connection */
     double last_put;   /* when a connection last came back idle (0: never) */
     double put_gap_s;  /* moving average of the time between two of those */
-    double answer_s;   /* moving average: new connection opened -> answered */
+    double answer_s;   /* moving average: new connection opened -> answered
+                          (a slower sample counts for 1/2, a faster for 1/8) */
 };
 
 /* A connection came back idle at time `now` (seconds). */

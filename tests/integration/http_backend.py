@@ -14,6 +14,8 @@
     /bighead/N     200 with an X-Big header of N bytes and the usual /info body
     anything else  200 "NAME TARGET\\n"
   SIGUSR1 toggles "sick" mode: every request is then answered 500 "NAME sick".
+- MiniServer: an in-process HTTP/1.1 server whose answers a test chooses per
+  request, and which can be slow to accept.
 - http_conf(): a configuration text with mode = http frontends.
 - Response reader over a socket (status, headers, body) for keep-alive and
   pipelining checks, where every byte on the wire matters.
@@ -28,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import pattern  # noqa: E402
+from harness import free_port, pattern  # noqa: E402
 
 
 def http_conf(frontends, pools, workers=2, grace="5s", extra_global=""):
@@ -344,6 +346,89 @@ def serve(port, name):
         c, _ = ls.accept()
         print("conn", flush=True)
         threading.Thread(target=_guard, args=(c, name), daemon=True).start()
+
+
+class MiniServer:
+    """In-process HTTP/1.1 server. `policy(conn_index, req_index, method)` says
+    what to do with a request: "keep" (answer, keep the connection), "close"
+    (answer with Connection: close, then close), "drop" (close without
+    answering, after reading the whole request), "quit" (answer as if keeping
+    the connection, then close it silently 0.2 s later). `accept_gap`: seconds
+    between two accepts (a server slow to accept, fast to answer); `delay`:
+    seconds before each answer."""
+
+    def __init__(self, policy, accept_gap=0.0, delay=0.0):
+        self.policy = policy
+        self.accept_gap = accept_gap
+        self.delay = delay
+        self.port = free_port()
+        self.accepts = 0
+        self.requests = []  # (conn index, method, target)
+        self.lock = threading.Lock()
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", self.port))
+        self.ls.listen(256)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            with self.lock:
+                idx = self.accepts
+                self.accepts += 1
+            threading.Thread(target=self._serve, args=(c, idx), daemon=True).start()
+            if self.accept_gap:
+                time.sleep(self.accept_gap)
+
+    def _serve(self, c, idx):
+        rd = Reader(c)
+        try:
+            n = 0
+            while True:
+                try:
+                    start = rd.line()
+                except EOFError:
+                    return
+                method, target, _ = start.decode().split(" ")
+                length = 0
+                while True:
+                    line = rd.line()
+                    if not line:
+                        break
+                    k, _, v = line.decode().partition(":")
+                    if k.lower() == "content-length":
+                        length = int(v)
+                if length:
+                    rd.exact(length)
+                with self.lock:
+                    self.requests.append((idx, method, target))
+                what = self.policy(idx, n, method)
+                n += 1
+                if self.delay:
+                    time.sleep(self.delay)
+                body = ("c%d %s\n" % (idx, target)).encode()
+                if what == "drop":
+                    return
+                head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
+                if what == "close":
+                    head += "Connection: close\r\n"
+                c.sendall(head.encode() + b"\r\n" + body)
+                if what == "close":
+                    return
+                if what == "quit":
+                    time.sleep(0.2)
+                    return
+        except (OSError, EOFError, ValueError):
+            return
+        finally:
+            c.close()
+
+    def stop(self):
+        self.ls.close()
 
 
 def start_backend(h, name, port=None):

@@ -6,91 +6,14 @@ on a fresh one, a POST whose body went up is never replayed (502); a reload that
 changes a server's address stops reuse of the old one; no descriptor leak;
 `reused=0|1` in the access log."""
 import os
-import socket
-import threading
 import time
 
-from harness import check, connect, free_port, main, wait_port
-from http_backend import Reader, http_conf, read_response, start_backend
+from harness import check, connect, free_port, main
+from http_backend import MiniServer, Reader, http_conf, read_response, start_backend
 
 
 def get(path, extra=""):
     return ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, extra)).encode()
-
-
-class MiniServer:
-    """In-process HTTP/1.1 server. `policy(conn_index, req_index, method)` says
-    what to do with a request: "keep" (answer, keep the connection), "close"
-    (answer with Connection: close, then close), "drop" (close without
-    answering, after reading the whole request), "quit" (answer as if keeping
-    the connection, then close it silently 0.2 s later)."""
-
-    def __init__(self, policy):
-        self.policy = policy
-        self.port = free_port()
-        self.accepts = 0
-        self.requests = []  # (conn index, method, target)
-        self.lock = threading.Lock()
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", self.port))
-        self.ls.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            with self.lock:
-                idx = self.accepts
-                self.accepts += 1
-            threading.Thread(target=self._serve, args=(c, idx), daemon=True).start()
-
-    def _serve(self, c, idx):
-        rd = Reader(c)
-        try:
-            n = 0
-            while True:
-                try:
-                    start = rd.line()
-                except EOFError:
-                    return
-                method, target, _ = start.decode().split(" ")
-                length = 0
-                while True:
-                    line = rd.line()
-                    if not line:
-                        break
-                    k, _, v = line.decode().partition(":")
-                    if k.lower() == "content-length":
-                        length = int(v)
-                if length:
-                    rd.exact(length)
-                with self.lock:
-                    self.requests.append((idx, method, target))
-                what = self.policy(idx, n, method)
-                n += 1
-                body = ("c%d %s\n" % (idx, target)).encode()
-                if what == "drop":
-                    return
-                head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
-                if what == "close":
-                    head += "Connection: close\r\n"
-                c.sendall(head.encode() + b"\r\n" + body)
-                if what == "close":
-                    return
-                if what == "quit":
-                    time.sleep(0.2)
-                    return
-        except (OSError, EOFError, ValueError):
-            return
-        finally:
-            c.close()
-
-    def stop(self):
-        self.ls.close()
 
 
 def accepts(backend_proc):

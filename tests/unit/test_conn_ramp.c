@@ -64,7 +64,8 @@ static void test_opens_when_the_queue_outgrows_the_connections(void **state)
     assert_true(conn_ramp_may_open(&r));
 }
 
-/* Moving averages: the first sample whole, then 1/8 of each; negatives are 0. */
+/* Moving averages: the first sample whole, then 1/8 of each (answer_s: 1/2 of
+ * a slower one); negatives are 0. */
 static void test_moving_averages(void **state)
 {
     struct conn_ramp r = {0};
@@ -79,6 +80,8 @@ static void test_moving_averages(void **state)
     CLOSE(r.answer_s, 0.080);
     conn_ramp_answered(&r, -1.0);
     CLOSE(r.answer_s, 0.080 - 0.080 / 8);
+    conn_ramp_answered(&r, 0.270);
+    CLOSE(r.answer_s, 0.070 + (0.270 - 0.070) / 2);
 }
 
 /* A few response times, within [1 ms, 100 ms]; nothing measured: the minimum. */
