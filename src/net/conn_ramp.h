@@ -8,7 +8,7 @@
  * while it answers hundreds of requests on the connections it has. A proxy
  * that meets 1,000 new clients with 1,000 new server connections at once sends
  * hundreds of requests into that accept queue, where they wait for seconds
- * (measured: 300 to 500 of the first requests of a `wrk -c1000` run waited
+ * (measured: 320 to 540 of the first requests of a `wrk -c1000` run waited
  * 0.3 to 3.8 s, answered three at a time every 20 ms), while the connections
  * the server did accept came back idle every fraction of a millisecond.
  *
