@@ -118,10 +118,12 @@ struct upstream_waiter {
 
 /* A connection for `key`: an idle one (its fd, *tls as upstream_pool_take),
  * or UPSTREAM_OPEN when the caller is to open one, or UPSTREAM_WAIT when it is
- * to wait (conn_ramp_may_open said no; when others wait already and no
- * connection is idle, only an open may jump the queue). `force` opens without waiting (the caller waited long enough, or the
- * connection cannot come from the pool). A waiter counted as opening stays so
- * until upstream_pool_done. Out of memory: UPSTREAM_OPEN, not counted. */
+ * to wait (conn_ramp_may_open said no). Those already queued go first: while
+ * others wait, a newcomer never takes an idle connection, and may only open
+ * one. `force` (the caller has waited long enough) never waits: an idle
+ * connection if there is one, else UPSTREAM_OPEN. A waiter counted as opening
+ * stays so until upstream_pool_done. Out of memory: UPSTREAM_OPEN, not
+ * counted. */
 int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
                       struct tls_conn **tls, struct upstream_waiter *w, bool force);
 
