@@ -190,7 +190,11 @@ static int binds_make(struct runtime *rt, const struct conf *conf, struct bind *
                     goto fail;
                 }
             }
-        next:;
+        next:
+            /* HTTP answers every request: its ACK rides on the response. Set on
+             * reused sockets too, in case a reload changed the mode */
+            for (size_t w = 0; w < rt->nworkers; w++)
+                listen_delay_acks(x->fds[w], f->mode == CONF_MODE_HTTP);
         }
     }
     free(opened);

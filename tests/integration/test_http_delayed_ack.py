@@ -1,0 +1,83 @@
+"""HTTP mode, acknowledgements on client connections (listen_delay_acks in
+src/net/listen.h): the response acknowledges a whole request, raftlb sends no
+ACK of its own before it (the client receives two segments for a keep-alive
+GET: SYN-ACK and response; HAProxy's tcp-smart-accept does the same); and a
+client with Nagle's algorithm that sends a head or a body in two writes is
+acknowledged at once, so that its second write does not wait for the 40 ms
+delayed-ACK timer.
+"""
+import socket
+import statistics
+import struct
+import time
+
+from harness import check, free_port, main
+from http_backend import MiniServer, Reader, http_conf, read_response
+
+# struct tcp_info (linux/tcp.h): tcpi_segs_in follows tcpi_segs_out at 136
+SEGS_IN_OFFSET = 140
+
+
+def segs_in(s):
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, SEGS_IN_OFFSET)[0]
+
+
+def one_get(port):
+    """A fresh connection (Nagle on, as Python leaves it), one whole GET;
+    returns the segments the client received until the response ended."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+    resp = read_response(Reader(s))
+    n = segs_in(s)
+    s.close()
+    return resp.status, n
+
+
+def two_writes(port, first, second):
+    """A fresh connection, a request in two writes; seconds until the response."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    t0 = time.monotonic()
+    s.sendall(first)
+    s.sendall(second)
+    resp = read_response(Reader(s))
+    took = time.monotonic() - t0
+    s.close()
+    return resp.status, took
+
+
+def test(h):
+    backend = MiniServer(lambda c, n, m: "keep")
+    front = free_port()
+    conf = http_conf([("web", front, "app", [])], [("app", [("s1", backend.port)], [])],
+                     workers=1)
+    r = h.raftlb(conf, [front])
+    one_get(front)  # the pool's server connection is open from here on
+
+    got = [one_get(front) for _ in range(7)]
+    check([g[0] for g in got] == [200] * 7, "7 GETs answered 200 (%s)" % got)
+    segs = statistics.median(g[1] for g in got)
+    check(segs == 2, "a client received SYN-ACK and response, no separate ACK of its "
+          "request (median %s segments; %s)" % (segs, [g[1] for g in got]))
+
+    head = [two_writes(front, b"GET /h HTTP/1.1\r\nHost: x\r\n", b"X-A: 1\r\n\r\n")
+            for _ in range(5)]
+    check([g[0] for g in head] == [200] * 5, "heads in two writes answered 200")
+    took = statistics.median(g[1] for g in head)
+    check(took < 0.03, "a head in two writes: answered in %.1f ms (median; waiting for "
+          "a delayed ACK takes 40 ms or more)" % (took * 1000))
+
+    body = [two_writes(front, b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+                       b"hello") for _ in range(5)]
+    check([g[0] for g in body] == [200] * 5, "bodies in a second write answered 200")
+    took = statistics.median(g[1] for g in body)
+    check(took < 0.03, "a body in a second write: answered in %.1f ms (median; waiting "
+          "for a delayed ACK takes 40 ms or more)" % (took * 1000))
+
+    rc = r.stop()
+    check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
+    backend.stop()
+
+
+if __name__ == "__main__":
+    main(test)
