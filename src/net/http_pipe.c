@@ -118,6 +118,7 @@ void http_pipe_coalesce(struct http_pipe *p, uint32_t max)
 
 int http_pipe_send(int fd, struct http_pipe *p, uint64_t *bytes)
 {
+    int flags = MSG_NOSIGNAL | (p->done && p->fin_follows ? MSG_MORE : 0);
     while (http_pipe_pending(p)) {
         struct iovec iov[2];
         struct msghdr mh;
@@ -132,12 +133,12 @@ int http_pipe_send(int fd, struct http_pipe *p, uint64_t *bytes)
             iov[n++].iov_len = p->ready;
         }
         if (n == 1) {
-            sent = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+            sent = send(fd, iov[0].iov_base, iov[0].iov_len, flags);
         } else {
             memset(&mh, 0, sizeof(mh));
             mh.msg_iov = iov;
             mh.msg_iovlen = (size_t)n;
-            sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
+            sent = sendmsg(fd, &mh, flags);
         }
         if (sent == -1) {
             if (errno == EINTR)

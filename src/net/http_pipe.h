@@ -30,6 +30,10 @@ struct http_pipe {
     struct http_length_body lb;
     struct http_chunked ch;
     bool done; /* every byte of the message body has been framed */
+    /* the sender shuts the socket down right after the message's last byte:
+     * http_pipe_send holds that byte back (MSG_MORE) so that the FIN leaves
+     * in the same segment */
+    bool fin_follows;
 };
 
 /* Bytes are queued (head or ready body bytes). */
@@ -63,7 +67,9 @@ int http_pipe_frame(struct http_pipe *p);
 
 /*
  * Sends the head, then the ready body bytes, to the non-blocking socket `fd`
- * (MSG_NOSIGNAL), adding the bytes sent to *bytes when not NULL. Returns 1 when
+ * (MSG_NOSIGNAL; MSG_MORE too once `done` when `fin_follows`: the caller then
+ * must close or shut down the socket as soon as 1 is returned), adding the
+ * bytes sent to *bytes when not NULL. Returns 1 when
  * everything queued was sent, 0 when the socket is full, -1 on an error with
  * errno set.
  */

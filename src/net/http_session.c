@@ -431,6 +431,12 @@ static int response_head(struct http_session *s)
     return 0;
 }
 
+/* The connection closes once the response went out. */
+static bool closes_after(const struct http_session *s)
+{
+    return !s->keep_alive || s->w->draining;
+}
+
 /* The response went out completely. */
 static int response_done(struct http_session *s)
 {
@@ -440,7 +446,7 @@ static int response_done(struct http_session *s)
      * make our close a reset that destroys the answer, so no lingering (as
      * NGINX); a client that sent more, or the rest of a request the server did
      * not wait for, gets the lingering close. */
-    if (!s->keep_alive || s->w->draining)
+    if (closes_after(s))
         return start_close(s,
                            !(s->up.done && s->up.pos == s->up.len && s->up.ready == 0));
     return next_request(s);
@@ -611,7 +617,11 @@ static int proxy_drive(struct http_session *s)
         uint64_t before = s->bytes_out;
         /* a small body leaves with its head: one write, one TLS record */
         http_pipe_coalesce(&s->down, DOWN_COALESCE_MAX);
+        /* the last bytes of a response after which we close take the FIN
+         * along (response_done closes at once) */
+        s->down.fin_follows = s->ctls == NULL && s->resp_head_done && closes_after(s);
         rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
+        s->down.fin_follows = false;
         if (s->bytes_out != before)
             s->c_active = ev_now(s->w->loop);
     }
@@ -640,7 +650,9 @@ int http_session_drive(struct http_session *s)
         rc = http_tunnel_drive(s);
         break;
     case ST_CLOSE:
+        s->down.fin_follows = s->ctls == NULL; /* closed or shut down below */
         rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
+        s->down.fin_follows = false;
         if (rc < 0) {
             http_session_end(s, "client_error");
             return -1;

@@ -1,10 +1,13 @@
-"""HTTP mode, acknowledgements on client connections (listen_delay_acks in
-src/net/listen.h): the response acknowledges a whole request, raftlb sends no
-ACK of its own before it (the client receives two segments for a keep-alive
-GET: SYN-ACK and response; HAProxy's tcp-smart-accept does the same); and a
-client with Nagle's algorithm that sends a head or a body in two writes is
-acknowledged at once, so that its second write does not wait for the 40 ms
-delayed-ACK timer.
+"""HTTP mode, the packets of a client connection:
+- acknowledgements (listen_delay_acks in src/net/listen.h): the response
+  acknowledges a whole request, raftlb sends no ACK of its own before it (the
+  client receives two segments for a keep-alive GET: SYN-ACK and response;
+  HAProxy's tcp-smart-accept does the same); and a client with Nagle's
+  algorithm that sends a head or a body in two writes is acknowledged at once,
+  so that its second write does not wait for the 40 ms delayed-ACK timer;
+- closing (fin_follows in src/net/http_pipe.h): the FIN leaves with the last
+  bytes of the response after which raftlb closes (Connection: close, or an
+  error), in one segment.
 """
 import socket
 import statistics
@@ -23,15 +26,18 @@ def segs_in(s):
     return struct.unpack_from("I", info, SEGS_IN_OFFSET)[0]
 
 
-def one_get(port):
-    """A fresh connection (Nagle on, as Python leaves it), one whole GET;
-    returns the segments the client received until the response ended."""
+def one_get(port, raw=b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n", to_eof=False):
+    """A fresh connection (Nagle on, as Python leaves it), one whole request;
+    returns the status and the segments the client received until the
+    response ended (`to_eof`: until raftlb's FIN)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
-    resp = read_response(Reader(s))
+    s.sendall(raw)
+    rd = Reader(s)
+    resp = read_response(rd)
+    closed = rd.closed() if to_eof else None
     n = segs_in(s)
     s.close()
-    return resp.status, n
+    return resp.status, n, closed
 
 
 def two_writes(port, first, second):
@@ -59,6 +65,21 @@ def test(h):
     segs = statistics.median(g[1] for g in got)
     check(segs == 2, "a client received SYN-ACK and response, no separate ACK of its "
           "request (median %s segments; %s)" % (segs, [g[1] for g in got]))
+
+    got = [one_get(front, b"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                   to_eof=True) for _ in range(7)]
+    check([g[0] for g in got] == [200] * 7, "7 GETs with Connection: close answered 200")
+    check(all(g[2] for g in got), "raftlb closed each of them after the response")
+    segs = statistics.median(g[1] for g in got)
+    check(segs == 2, "Connection: close: the FIN came with the response (median %s "
+          "segments received, SYN-ACK included; %s)" % (segs, [g[1] for g in got]))
+    got = [one_get(front, b"GET /e HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+                   to_eof=True) for _ in range(7)]
+    check([g[0] for g in got] == [400] * 7, "7 requests with two Hosts answered 400")
+    check(all(g[2] for g in got), "raftlb closed each of them after the response")
+    segs = statistics.median(g[1] for g in got)
+    check(segs == 2, "an error: the FIN came with the response (median %s segments "
+          "received; %s)" % (segs, [g[1] for g in got]))
 
     head = [two_writes(front, b"GET /h HTTP/1.1\r\nHost: x\r\n", b"X-A: 1\r\n\r\n")
             for _ in range(5)]
