@@ -168,10 +168,6 @@ int http_session_send_error(struct http_session *s, unsigned status, const char 
 /* ------------------------------------------------------------ request ---- */
 
 /*
- * A request head is complete in up.in[0, head_bytes): validate the body bytes
- * already buffered, rewrite the head for the server, pick and connect.
- */
-/*
  * Client connections start with delayed ACKs (listen_delay_acks) so that the
  * response acknowledges the request. When the client has more to send first (the
  * rest of a head, a body), an ACK now keeps a client that waits for it (Nagle)
@@ -187,6 +183,10 @@ static void ack_at_once(struct http_session *s)
 #endif
 }
 
+/*
+ * A request head is complete in up.in[0, head_bytes): validate the body bytes
+ * already buffered, rewrite the head for the server, pick and connect.
+ */
 static int request_ready(struct http_session *s)
 {
     struct http_request_forward fwd;
