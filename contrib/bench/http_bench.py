@@ -3,7 +3,8 @@
 
 Each proxy runs one worker thread pinned to CPU 0 and balances round robin over
 three small origin servers (one nginx worker serving three ports, on CPU 1);
-wrk runs on CPU 1. Points (every proxy, alternating, RUNS runs each):
+wrk runs on CPU 1. Points (every proxy, alternating, the order turning from one
+run to the next, RUNS runs each):
   ka50      keep-alive, 50 connections
   ka1000    keep-alive, 1,000 connections
   close50   a new connection per request (Connection: close), 50 connections
@@ -12,7 +13,8 @@ wrk runs on CPU 1. Points (every proxy, alternating, RUNS runs each):
 For each: the proxy's CPU time per request ((utime+stime) delta of the proxy's
 processes from /proc / requests), requests/s, p50 and p99 latency (wrk
 --latency), and the proxy's RSS sampled during the run; then medians, raftlb's
-ratios to each proxy, and memory per extra connection ((RSS at 1,000 - RSS at
+ratios to each proxy (of the medians, and the median of each run's own ratios),
+and memory per extra connection ((RSS at 1,000 - RSS at
 50) / 950). Each measurement starts a fresh proxy process, so that its RSS is
 not what an earlier point left behind. Loopback only; every process is stopped by its pid; every run is
 bounded by its duration.
@@ -207,7 +209,10 @@ def main():
         results = {}  # (point, proxy) -> list of dicts
         for run in range(runs):
             for point, conns, close, tls in POINTS:
-                for name in ("raftlb", "haproxy", "nginx"):
+                # the order turns each run, so that no proxy always goes first
+                names = ("raftlb", "haproxy", "nginx")
+                names = names[run % 3:] + names[:run % 3]
+                for name in names:
                     if tls and name == "raftlb" and not tls_ok:
                         continue
                     port = (TLS_PORTS if tls else PORTS)[name]
@@ -265,6 +270,20 @@ def main():
                     point, name, med(point, name, "rps"), med(point, name, "cpu"),
                     med(point, name, "p50"), med(point, name, "p99"),
                     med(point, name, "rss") / 1024, ratio))
+        print("\nraftlb's ratios, the median of the %d runs' own ratios (each run "
+              "measures the\nproxies minutes apart at most, so these follow "
+              "the machine's drift less)" % runs)
+        print("%-8s %-8s %9s %9s %9s" % ("point", "vs", "CPU/req", "req/s", "p99"))
+        for point, _, _, _ in POINTS:
+            mine = results.get((point, "raftlb"), [])
+            for other in ("haproxy", "nginx"):
+                theirs = results.get((point, other), [])
+                if not mine or len(mine) != len(theirs):
+                    continue
+                rat = {k: statistics.median(a[k] / b[k] for a, b in zip(mine, theirs))
+                       for k in ("cpu", "rps", "p99")}
+                print("%-8s %-8s %9.2f %9.2f %9.2f" % (point, other, rat["cpu"], rat["rps"],
+                                                       rat["p99"]))
         print("\nmemory per extra connection ((RSS at 1000 - RSS at 50) / 950):")
         for name in ("raftlb", "haproxy", "nginx"):
             a, b = med("ka50", name, "rss"), med("ka1000", name, "rss")
