@@ -668,12 +668,17 @@ int http_session_drive(struct http_session *s)
             }
         }
         if (rc > 0) {
+            bool linger = s->linger && !s->c_eof;
             http_session_log_request(s, s->status >= 400 ? "error" : "done");
-            if (!s->linger || s->c_eof) {
+            /* the FIN, with the bytes fin_follows held back for it, goes out
+             * before close(): if the client has sent more meanwhile, close()
+             * resets the connection and drops whatever is still unsent */
+            if (linger || s->ctls == NULL)
+                shutdown(s->cfd, SHUT_WR);
+            if (!linger) {
                 http_session_end(s, "closed");
                 return -1;
             }
-            shutdown(s->cfd, SHUT_WR);
             s->state = ST_LINGER;
             ctimer_set(s, LINGER_S);
         }
