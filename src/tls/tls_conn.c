@@ -162,9 +162,13 @@ ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len)
     errno = 0;
     ret = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
     saved = errno;
-    if (ret > 0)
+    if (ret > 0) {
+        c->read_starved = false;
         return ret;
-    return classify(c, ret, saved, true);
+    }
+    ret = classify(c, ret, saved, true);
+    c->read_starved = ret == TLS_CONN_WANT_READ;
+    return ret;
 }
 
 ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len)
@@ -191,7 +195,9 @@ ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len)
 
 bool tls_conn_pending(const struct tls_conn *c)
 {
-    return c->ssl != NULL && !c->fatal && SSL_pending(c->ssl) > 0;
+    if (c->ssl == NULL || c->fatal)
+        return false;
+    return SSL_pending(c->ssl) > 0 || (!c->read_starved && SSL_has_pending(c->ssl));
 }
 
 int tls_conn_shutdown(struct tls_conn *c)

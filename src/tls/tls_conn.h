@@ -59,6 +59,7 @@ struct tls_conn {
     bool fatal;       /* a fatal error happened: no shutdown, nothing more */
     bool peer_closed; /* the peer's close_notify (or a bare EOF) was read */
     bool clean_close; /* ... and it was a close_notify */
+    bool read_starved; /* the last read wanted bytes the fd had not given yet */
     char alpn[32];
     char reason[200];
 };
@@ -100,7 +101,12 @@ ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len);
  */
 ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len);
 
-/* True when a read would return data without the fd being readable. */
+/*
+ * True when a read may return data without the fd being readable: decrypted
+ * bytes, or (contexts read ahead, one read(2) per batch of records) records
+ * OpenSSL took from the fd and has not decrypted yet, unless the last read
+ * found only part of a record there.
+ */
 bool tls_conn_pending(const struct tls_conn *c);
 
 /*

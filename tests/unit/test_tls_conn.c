@@ -923,6 +923,54 @@ static void test_tls_conn_bare_eof(void **state)
     tls_server_free(srv);
 }
 
+/*
+ * Contexts read ahead: one read(2) takes every record the socket holds, and
+ * tls_conn_pending() then reports the records OpenSSL holds undecrypted (the fd
+ * is no longer readable for them), but not part of a record that needs more.
+ */
+static void test_tls_conn_read_ahead_pending(void **state)
+{
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_client *cli = make_client("127.0.0.1:443", NULL, NULL, false);
+    struct pollfd pfd;
+    struct pair p;
+    char buf[16], raw[256];
+    ssize_t n;
+    (void)state;
+
+    pair_open(&p, srv, cli);
+    handshake_ok(&p);
+    exchange(&p);
+    assert_false(tls_conn_pending(&p.s));
+    assert_int_equal(tls_conn_write(&p.c, "first", 5), 5);
+    assert_int_equal(tls_conn_write(&p.c, "second", 6), 6); /* a record each */
+    assert_int_equal(tls_conn_read(&p.s, buf, 5), 5);
+    assert_memory_equal(buf, "first", 5);
+    pfd = (struct pollfd){.fd = p.sfd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 0), 0); /* both records left the socket */
+    assert_true(tls_conn_pending(&p.s));
+    assert_int_equal(tls_conn_read(&p.s, buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "second", 6);
+    assert_false(tls_conn_pending(&p.s));
+    assert_int_equal(tls_conn_read(&p.s, buf, sizeof(buf)), TLS_CONN_WANT_READ);
+
+    /* a record delivered but for its last byte: a read wants more, and no
+     * read is promised before the fd is readable again */
+    assert_int_equal(tls_conn_write(&p.c, "third", 5), 5);
+    n = read(p.sfd, raw, sizeof(raw)); /* the record's bytes, taken off the wire */
+    assert_true(n > 5);
+    assert_int_equal(write(p.cfd, raw, (size_t)n - 1), n - 1);
+    assert_int_equal(tls_conn_read(&p.s, buf, sizeof(buf)), TLS_CONN_WANT_READ);
+    assert_false(tls_conn_pending(&p.s));
+    assert_int_equal(write(p.cfd, raw + n - 1, 1), 1);
+    assert_int_equal(tls_conn_read(&p.s, buf, sizeof(buf)), 5);
+    assert_memory_equal(buf, "third", 5);
+    assert_false(tls_conn_pending(&p.s));
+    pair_close(&p);
+    tls_client_free(cli);
+    tls_server_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +993,7 @@ int main(void)
         cmocka_unit_test_setup(test_tls_conn_echo_1mb, reset),
         cmocka_unit_test_setup(test_tls_conn_clean_shutdown, reset),
         cmocka_unit_test_setup(test_tls_conn_bare_eof, reset),
+        cmocka_unit_test_setup(test_tls_conn_read_ahead_pending, reset),
     };
     int rc;
 
