@@ -56,9 +56,9 @@ enum tls_conn_status {
 
 struct tls_conn {
     SSL *ssl;
-    bool fatal;       /* a fatal error happened: no shutdown, nothing more */
-    bool peer_closed; /* the peer's close_notify (or a bare EOF) was read */
-    bool clean_close; /* ... and it was a close_notify */
+    bool fatal;        /* a fatal error happened: no shutdown, nothing more */
+    bool peer_closed;  /* the peer's close_notify (or a bare EOF) was read */
+    bool clean_close;  /* ... and it was a close_notify */
     bool read_starved; /* the last read wanted bytes the fd had not given yet */
     char alpn[32];
     char reason[200];
