@@ -39,9 +39,20 @@ bool conn_ramp_may_open(const struct conn_ramp *r)
     return (double)(r->waiting + 1u) * r->put_gap_s >= r->answer_s;
 }
 
+bool conn_ramp_may_force(const struct conn_ramp *r, double response_s, double now)
+{
+    if (r->opening < CONN_RAMP_OPENING_MAX || r->answer_s <= 0 || !(response_s > 0))
+        return true;
+    if (r->last_put <= 0 || now - r->last_put >= CONN_RAMP_WAIT_MAX_S)
+        return true; /* nothing comes back idle: only a new connection helps */
+    return r->answer_s <= response_s * CONN_RAMP_FORCE_SHARE;
+}
+
 double conn_ramp_wait_s(double response_s)
 {
     double wait = response_s * CONN_RAMP_WAIT_SHARE;
+    if (!(response_s > 0)) /* also NaN */
+        return CONN_RAMP_WAIT_MAX_S;
     if (!(wait >= CONN_RAMP_WAIT_MIN_S)) /* also NaN */
         return CONN_RAMP_WAIT_MIN_S;
     return wait < CONN_RAMP_WAIT_MAX_S ? wait : CONN_RAMP_WAIT_MAX_S;

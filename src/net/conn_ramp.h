@@ -23,10 +23,19 @@
  *     rises fast and falls slowly: opening is the risky choice, so its cost
  *     is not underestimated from a few early, quick answers).
  * Otherwise the request waits, first come first served. A server that answers
- * slowly is not one that accepts slowly, and both can look alike here, so no
- * request waits longer than conn_ramp_wait_s(): CONN_RAMP_WAIT_SHARE times the
+ * slowly is not one that accepts slowly, and both can look alike here, so a
+ * request waits at most conn_ramp_wait_s(): CONN_RAMP_WAIT_SHARE times the
  * servers' recent response time, within [CONN_RAMP_WAIT_MIN_S,
- * CONN_RAMP_WAIT_MAX_S]; then it opens a connection anyway.
+ * CONN_RAMP_WAIT_MAX_S] (the maximum while no response time is known: at a
+ * cold start the first answers are what tells); then it opens a connection
+ * anyway (conn_ramp_may_force), unless the two can be told apart: the
+ * CONN_RAMP_OPENING_MAX new connections wait for their answers more than
+ * CONN_RAMP_FORCE_SHARE times as long as requests wait for theirs, while
+ * connections keep coming back idle (one did within CONN_RAMP_WAIT_MAX_S).
+ * That server accepts slowly, another connection would join its accept
+ * queue, and the request waits one more period. (Measured at a cold
+ * `wrk -c1000` on a slow day: forced opens, 117 to 476 of them, filled the
+ * origin's accept queues with up to 212 connections and p99 reached 0.66 s.)
  *
  * Pure: no I/O, times are given; upstream_pool keeps one per key with the
  * queue, http_session applies the wait.
@@ -41,6 +50,7 @@
 #define CONN_RAMP_WAIT_SHARE  16.0   /* wait <= this many response times */
 #define CONN_RAMP_WAIT_MIN_S  0.001
 #define CONN_RAMP_WAIT_MAX_S  0.100
+#define CONN_RAMP_FORCE_SHARE 4.0    /* answer time / response time: slow accept */
 
 /* One server's connections on one worker. Zero it to start. */
 struct conn_ramp {
@@ -62,8 +72,13 @@ void conn_ramp_answered(struct conn_ramp *r, double took_s);
  * answer: it waits). r->waiting counts those already queued, not this one. */
 bool conn_ramp_may_open(const struct conn_ramp *r);
 
+/* Whether a request whose wait is over opens a connection now (the other
+ * answer: it waits one more period), given the servers' recent response time
+ * in seconds (0: none measured yet) and the time now. */
+bool conn_ramp_may_force(const struct conn_ramp *r, double response_s, double now);
+
 /* How long a request waits at most for a connection, given the servers'
- * recent response time in seconds (0: none measured yet). */
+ * recent response time in seconds (0: none measured yet: the maximum). */
 double conn_ramp_wait_s(double response_s);
 
 #endif

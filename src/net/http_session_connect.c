@@ -215,10 +215,12 @@ static int acquire(struct http_session *s, const struct route_server *srv, bool 
             s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
                                                UPSTREAM_POOL_MAX);
         s->waiter.wake = on_pool_wake;
-        fd = upstream_pool_get(s->w->upstream, &key, &tc, &s->waiter, force);
+        fd = upstream_pool_get(s->w->upstream, &key, &tc, &s->waiter, force,
+                               s->w->batch.response_s);
         if (fd == UPSTREAM_WAIT) {
             ev_tstamp now = ev_now(s->w->loop);
-            if (!s->waiting) {
+            /* the first wait, or one more after a refused force */
+            if (!s->waiting || force) {
                 s->waiting = true;
                 s->wait_until = now + conn_ramp_wait_s(s->w->batch.response_s);
             }

@@ -326,7 +326,8 @@ int upstream_pool_take(struct upstream_pool *p, const struct upstream_key *key,
 }
 
 int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
-                      struct tls_conn **tls, struct upstream_waiter *w, bool force)
+                      struct tls_conn **tls, struct upstream_waiter *w, bool force,
+                      double response_s)
 {
     struct upstream_group *g;
     bool woken = w->woken;
@@ -343,14 +344,15 @@ int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
         if (fd >= 0)
             return fd;
     }
-    if (force || conn_ramp_may_open(&g->ramp)) {
+    if (force ? conn_ramp_may_force(&g->ramp, response_s, ev_now(p->loop))
+              : conn_ramp_may_open(&g->ramp)) {
         g->ramp.opening++;
         w->group = g;
         w->opening = true;
         w->opened_at = ev_now(p->loop);
         return UPSTREAM_OPEN;
     }
-    enqueue(g, w, woken);
+    enqueue(g, w, woken || force); /* a refused force has waited longest */
     return UPSTREAM_WAIT;
 }
 

@@ -120,12 +120,14 @@ struct upstream_waiter {
  * or UPSTREAM_OPEN when the caller is to open one, or UPSTREAM_WAIT when it is
  * to wait (conn_ramp_may_open said no). Those already queued go first: while
  * others wait, a newcomer never takes an idle connection, and may only open
- * one. `force` (the caller has waited long enough) never waits: an idle
- * connection if there is one, else UPSTREAM_OPEN. A waiter counted as opening
- * stays so until upstream_pool_done. Out of memory: UPSTREAM_OPEN, not
- * counted. */
+ * one. `force` (the caller has waited long enough): an idle connection if
+ * there is one, else UPSTREAM_OPEN when conn_ramp_may_force (given the servers'
+ * recent response time `response_s`) agrees, else UPSTREAM_WAIT at the head of
+ * the queue. A waiter counted as opening stays so until upstream_pool_done.
+ * Out of memory: UPSTREAM_OPEN, not counted. */
 int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
-                      struct tls_conn **tls, struct upstream_waiter *w, bool force);
+                      struct tls_conn **tls, struct upstream_waiter *w, bool force,
+                      double response_s);
 
 /* The waiter's new connection was answered, failed or is closed, or its
  * request no longer waits: takes it off the queue and the count (each only if

@@ -84,18 +84,47 @@ static void test_moving_averages(void **state)
     CLOSE(r.answer_s, 0.070 + (0.270 - 0.070) / 2);
 }
 
-/* A few response times, within [1 ms, 100 ms]; nothing measured: the minimum. */
+/* A few response times, within [1 ms, 100 ms]; nothing measured: the maximum
+ * (a cold start waits for the first answers rather than opening at 1 ms). */
 static void test_wait_follows_response_time_within_bounds(void **state)
 {
     (void)state;
-    CLOSE(conn_ramp_wait_s(0.0), CONN_RAMP_WAIT_MIN_S);
-    CLOSE(conn_ramp_wait_s(-1.0), CONN_RAMP_WAIT_MIN_S);
-    CLOSE(conn_ramp_wait_s(NAN), CONN_RAMP_WAIT_MIN_S);
+    CLOSE(conn_ramp_wait_s(0.0), CONN_RAMP_WAIT_MAX_S);
+    CLOSE(conn_ramp_wait_s(-1.0), CONN_RAMP_WAIT_MAX_S);
+    CLOSE(conn_ramp_wait_s(NAN), CONN_RAMP_WAIT_MAX_S);
     CLOSE(conn_ramp_wait_s(0.00001), CONN_RAMP_WAIT_MIN_S);
     CLOSE(conn_ramp_wait_s(0.001), 0.001 * CONN_RAMP_WAIT_SHARE);
     CLOSE(conn_ramp_wait_s(0.005), 0.005 * CONN_RAMP_WAIT_SHARE);
     CLOSE(conn_ramp_wait_s(2.0), CONN_RAMP_WAIT_MAX_S);
     CLOSE(conn_ramp_wait_s(INFINITY), CONN_RAMP_WAIT_MAX_S);
+}
+
+/* A request whose wait is over opens anyway, unless the server is seen to
+ * accept slowly: new connections wait for answers far longer than requests
+ * do, while connections keep coming back idle. */
+static void test_force_unless_the_server_accepts_slowly(void **state)
+{
+    struct conn_ramp r = {0};
+    double now = 10.0;
+    (void)state;
+
+    r.opening = CONN_RAMP_OPENING_MAX;
+    assert_true(conn_ramp_may_force(&r, 0.002, now)); /* nothing answered yet */
+    r.answer_s = 0.050;
+    r.last_put = now - 0.001;
+    r.put_gap_s = 0.0002;
+    assert_true(conn_ramp_may_force(&r, 0.0, now)); /* no response time known */
+    /* 50 ms to answer a new connection, 2 ms a request: refused */
+    assert_false(conn_ramp_may_force(&r, 0.002, now));
+    /* ... but not while fewer new connections than the bound are unanswered */
+    r.opening = CONN_RAMP_OPENING_MAX - 1;
+    assert_true(conn_ramp_may_force(&r, 0.002, now));
+    r.opening = CONN_RAMP_OPENING_MAX;
+    /* ... nor when nothing came back idle within the longest wait */
+    assert_true(conn_ramp_may_force(&r, 0.002, now + CONN_RAMP_WAIT_MAX_S));
+    /* a server that answers every request slowly (long polls) gets connections */
+    assert_true(conn_ramp_may_force(&r, 0.050 / CONN_RAMP_FORCE_SHARE, now));
+    assert_true(conn_ramp_may_force(&r, 0.040, now));
 }
 
 int main(void)
@@ -106,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_opens_when_the_queue_outgrows_the_connections),
         cmocka_unit_test(test_moving_averages),
         cmocka_unit_test(test_wait_follows_response_time_within_bounds),
+        cmocka_unit_test(test_force_unless_the_server_accepts_slowly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,17 +250,18 @@ static void test_upstream_pool_ramp_queue(void **state)
     w3 = w2 = wb = wf = w1;
     for (unsigned i = 0; i < CONN_RAMP_OPENING_MAX; i++) {
         open[i].wake = on_wake;
-        assert_int_equal(upstream_pool_get(p, &ka, NULL, &open[i], false), UPSTREAM_OPEN);
+        assert_int_equal(upstream_pool_get(p, &ka, NULL, &open[i], false, 0.001),
+                         UPSTREAM_OPEN);
         assert_true(open[i].opening);
     }
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false), UPSTREAM_WAIT);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w2, false), UPSTREAM_WAIT);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w3, false), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false, 0.001), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w2, false, 0.001), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w3, false, 0.001), UPSTREAM_WAIT);
     assert_true(w1.queued && w2.queued && w3.queued);
     /* another key has its own count */
-    assert_int_equal(upstream_pool_get(p, &kb, NULL, &wb, false), UPSTREAM_OPEN);
+    assert_int_equal(upstream_pool_get(p, &kb, NULL, &wb, false, 0.001), UPSTREAM_OPEN);
     /* force: opens past the bound */
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true), UPSTREAM_OPEN);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true, 0.001), UPSTREAM_OPEN);
     upstream_pool_done(p, &wf);
     assert_int_equal(nwoke, 0); /* still at the bound: nobody woken */
 
@@ -270,7 +271,7 @@ static void test_upstream_pool_ramp_queue(void **state)
     assert_int_equal(nwoke, 1);
     assert_ptr_equal(woke[0], &w1);
     assert_false(w1.queued);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false), fd);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false, 0.001), fd);
     close(fd);
     close(peer);
 
@@ -279,7 +280,7 @@ static void test_upstream_pool_ramp_queue(void **state)
     assert_false(open[0].opening);
     assert_int_equal(nwoke, 2);
     assert_ptr_equal(woke[1], &w2);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w2, false), UPSTREAM_OPEN);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w2, false, 0.001), UPSTREAM_OPEN);
 
     /* room again, but w3, woken, leaves: its turn goes on (nobody is left) */
     upstream_pool_done(p, &open[1]);
@@ -294,8 +295,8 @@ static void test_upstream_pool_ramp_queue(void **state)
     w3.wake = on_wake;
     for (unsigned i = 2; i < CONN_RAMP_OPENING_MAX; i++)
         assert_true(open[i].opening);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false), UPSTREAM_OPEN);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w3, false), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false, 0.001), UPSTREAM_OPEN);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w3, false, 0.001), UPSTREAM_WAIT);
     upstream_pool_done(p, &w3);
     upstream_pool_done(p, &w3);
     assert_false(w3.queued);
