@@ -33,7 +33,9 @@
  * CONN_RAMP_FORCE_SHARE times as long as requests wait for theirs, while
  * connections keep coming back idle (one did within CONN_RAMP_WAIT_MAX_S).
  * That server accepts slowly, another connection would join its accept
- * queue, and the request waits one more period. (Measured at a cold
+ * queue, and the request waits one more period; but no longer than
+ * CONN_RAMP_WAIT_TOTAL_MAX_S in all (eight long polls that hold the new
+ * connections' places, beside fast requests, look like a slow accept too). (Measured at a cold
  * `wrk -c1000` on a slow day: forced opens, 117 to 476 of them, filled the
  * origin's accept queues with up to 212 connections and p99 reached 0.66 s.)
  *
@@ -51,6 +53,7 @@
 #define CONN_RAMP_WAIT_MIN_S  0.001
 #define CONN_RAMP_WAIT_MAX_S  0.100
 #define CONN_RAMP_FORCE_SHARE 4.0    /* answer time / response time: slow accept */
+#define CONN_RAMP_WAIT_TOTAL_MAX_S 1.0 /* refused forced opens: at most this in all */
 
 /* One server's connections on one worker. Zero it to start. */
 struct conn_ramp {

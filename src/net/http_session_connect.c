@@ -215,14 +215,22 @@ static int acquire(struct http_session *s, const struct route_server *srv, bool 
             s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
                                                UPSTREAM_POOL_MAX);
         s->waiter.wake = on_pool_wake;
-        fd = upstream_pool_get(s->w->upstream, &key, &tc, &s->waiter, force,
-                               s->w->batch.response_s);
+        ev_tstamp now = ev_now(s->w->loop);
+        double response_s = s->w->batch.response_s;
+        /* one that has waited CONN_RAMP_WAIT_TOTAL_MAX_S in all is not refused
+         * again: no response time (0) to compare with */
+        if (s->waiting && now >= s->wait_since + CONN_RAMP_WAIT_TOTAL_MAX_S - 1e-4)
+            response_s = 0.0;
+        fd = upstream_pool_get(s->w->upstream, &key, &tc, &s->waiter, force, response_s);
         if (fd == UPSTREAM_WAIT) {
-            ev_tstamp now = ev_now(s->w->loop);
-            /* the first wait, or one more after a refused force */
-            if (!s->waiting || force) {
+            if (!s->waiting) {
                 s->waiting = true;
-                s->wait_until = now + conn_ramp_wait_s(s->w->batch.response_s);
+                s->wait_since = now;
+                s->wait_until = now + conn_ramp_wait_s(response_s);
+            } else if (force) { /* refused: one more period, within the total */
+                s->wait_until = now + conn_ramp_wait_s(response_s);
+                if (s->wait_until > s->wait_since + CONN_RAMP_WAIT_TOTAL_MAX_S)
+                    s->wait_until = s->wait_since + CONN_RAMP_WAIT_TOTAL_MAX_S;
             }
             stimer_set(s, s->wait_until - now > 1e-4 ? s->wait_until - now : 1e-4);
             return 0;

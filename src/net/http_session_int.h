@@ -144,6 +144,7 @@ struct http_session {
     struct upstream_waiter waiter; /* its place in the worker's upstream_pool */
     bool waiting;                  /* ST_CONNECT: for a connection, until wait_until */
     ev_tstamp wait_until;
+    ev_tstamp wait_since;          /* when the request began to wait */
 
 };
 

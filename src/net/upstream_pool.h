@@ -122,8 +122,8 @@ struct upstream_waiter {
  * others wait, a newcomer never takes an idle connection, and may only open
  * one. `force` (the caller has waited long enough): an idle connection if
  * there is one, else UPSTREAM_OPEN when conn_ramp_may_force (given the servers'
- * recent response time `response_s`) agrees, else UPSTREAM_WAIT at the head of
- * the queue. A waiter counted as opening stays so until upstream_pool_done.
+ * recent response time `response_s`; 0 when unknown, which it always accepts)
+ * agrees, else UPSTREAM_WAIT at the head of the queue. A waiter counted as opening stays so until upstream_pool_done.
  * Out of memory: UPSTREAM_OPEN, not counted. */
 int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
                       struct tls_conn **tls, struct upstream_waiter *w, bool force,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/conn_ramp.h"
@@ -312,6 +313,62 @@ static void test_upstream_pool_ramp_queue(void **state)
     ev_loop_destroy(loop);
 }
 
+/* A forced open into a server seen to accept slowly (new connections answered
+ * far slower than requests, while connections come back idle) is refused: the
+ * waiter goes back to the head of the queue. Without a response time (0, what
+ * a request that waited long enough in all passes) it opens. */
+static void test_upstream_pool_refused_force(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_waiter open[CONN_RAMP_OPENING_MAX + 1], w1, wf;
+    int peer, fd;
+    (void)state;
+    addrs();
+    memset(open, 0, sizeof(open));
+    memset(&w1, 0, sizeof(w1));
+    w1.wake = on_wake;
+    wf = w1;
+    nwoke = 0;
+    for (unsigned i = 0; i < CONN_RAMP_OPENING_MAX; i++) {
+        open[i].wake = on_wake;
+        assert_int_equal(upstream_pool_get(p, &ka, NULL, &open[i], false, 0.001),
+                         UPSTREAM_OPEN);
+    }
+    nanosleep(&(struct timespec){0, 30000000}, NULL); /* answered 30 ms later */
+    ev_now_update(loop);
+    upstream_pool_answered(p, &open[0]);
+    open[CONN_RAMP_OPENING_MAX].wake = on_wake;
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &open[CONN_RAMP_OPENING_MAX], false,
+                                       0.001),
+                     UPSTREAM_OPEN); /* at the bound again */
+    /* a connection comes back idle and is taken: the queue moves */
+    fd = pair(&peer);
+    assert_int_equal(upstream_pool_put(p, &ka, fd, NULL, 5.0), 0);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false, 0.001), fd);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w1, false, 0.001), UPSTREAM_WAIT);
+    /* 30 ms to answer, 1 ms per request: a forced open is refused, at the head */
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true, 0.001), UPSTREAM_WAIT);
+    assert_true(wf.queued);
+    assert_false(wf.opening);
+    /* a slow server (10 ms per request) gets its connection */
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true, 0.010), UPSTREAM_OPEN);
+    assert_true(wf.opening);
+    upstream_pool_done(p, &wf);
+    /* refused again, then no response time to compare with: opens */
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true, 0.001), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &wf, true, 0.0), UPSTREAM_OPEN);
+    close(fd);
+    close(peer);
+    upstream_pool_done(p, &wf);
+    upstream_pool_done(p, &w1);
+    for (unsigned i = 1; i <= CONN_RAMP_OPENING_MAX; i++)
+        upstream_pool_done(p, &open[i]);
+    upstream_pool_free(p);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_upstream_pool_readable_or_idle_closes),
         cmocka_unit_test(test_upstream_pool_tls_keys),
         cmocka_unit_test(test_upstream_pool_ramp_queue),
+        cmocka_unit_test(test_upstream_pool_refused_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
