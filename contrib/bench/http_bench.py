@@ -242,7 +242,7 @@ def main():
                          "cpu": (c1 - c0) / os.sysconf("SC_CLK_TCK") * 1e6 / max(n, 1),
                          "p50": to_ms(pct(out, "50")),
                          "p99": to_ms(pct(out, "99")),
-                         "rss": rss, "errors": errs}
+                         "rss": rss, "errors": errs, "run": run}
                     results.setdefault((point, name), []).append(r)
                     print("run %d %-8s %-8s rps=%9.0f cpu/req=%6.2fus p50=%7.2fms "
                           "p99=%7.2fms rss=%6d KiB %s"
@@ -275,12 +275,14 @@ def main():
               "the machine's drift less)" % runs)
         print("%-8s %-8s %9s %9s %9s" % ("point", "vs", "CPU/req", "req/s", "p99"))
         for point, _, _, _ in POINTS:
-            mine = results.get((point, "raftlb"), [])
+            mine = {r["run"]: r for r in results.get((point, "raftlb"), [])}
             for other in ("haproxy", "nginx"):
-                theirs = results.get((point, other), [])
-                if not mine or len(mine) != len(theirs):
+                # pairs of one run; a run that failed for either proxy is left out
+                pairs = [(mine[r["run"]], r) for r in results.get((point, other), [])
+                         if r["run"] in mine and all(r[k] > 0 for k in ("cpu", "rps", "p99"))]
+                if not pairs:
                     continue
-                rat = {k: statistics.median(a[k] / b[k] for a, b in zip(mine, theirs))
+                rat = {k: statistics.median(a[k] / b[k] for a, b in pairs)
                        for k in ("cpu", "rps", "p99")}
                 print("%-8s %-8s %9.2f %9.2f %9.2f" % (point, other, rat["cpu"], rat["rps"],
                                                        rat["p99"]))
