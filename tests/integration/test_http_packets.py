@@ -98,6 +98,17 @@ class ClosingServer:
         self.ls.close()
 
 
+def fin_with_response(port, raw, status, what):
+    """7 fresh connections send `raw`; each gets `status`, then raftlb's FIN in
+    the response's segment: 2 segments received, SYN-ACK included."""
+    got = [one_get(port, raw, to_eof=True) for _ in range(7)]
+    check([g[0] for g in got] == [status] * 7, "7 x %s: answered %d" % (what, status))
+    check(all(g[2] for g in got), "%s: raftlb closed each connection" % what)
+    segs = statistics.median(g[1] for g in got)
+    check(segs == 2, "%s: the FIN came with the response (median %s segments "
+          "received, SYN-ACK included; %s)" % (what, segs, [g[1] for g in got]))
+
+
 def test(h):
     backend = MiniServer(lambda c, n, m: "keep")
     front = free_port()
@@ -112,20 +123,10 @@ def test(h):
     check(segs == 2, "a client received SYN-ACK and response, no separate ACK of its "
           "request (median %s segments; %s)" % (segs, [g[1] for g in got]))
 
-    got = [one_get(front, b"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                   to_eof=True) for _ in range(7)]
-    check([g[0] for g in got] == [200] * 7, "7 GETs with Connection: close answered 200")
-    check(all(g[2] for g in got), "raftlb closed each of them after the response")
-    segs = statistics.median(g[1] for g in got)
-    check(segs == 2, "Connection: close: the FIN came with the response (median %s "
-          "segments received, SYN-ACK included; %s)" % (segs, [g[1] for g in got]))
-    got = [one_get(front, b"GET /e HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
-                   to_eof=True) for _ in range(7)]
-    check([g[0] for g in got] == [400] * 7, "7 requests with two Hosts answered 400")
-    check(all(g[2] for g in got), "raftlb closed each of them after the response")
-    segs = statistics.median(g[1] for g in got)
-    check(segs == 2, "an error: the FIN came with the response (median %s segments "
-          "received; %s)" % (segs, [g[1] for g in got]))
+    fin_with_response(front, b"GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                      200, "GET with Connection: close")
+    fin_with_response(front, b"GET /e HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400,
+                      "request with two Hosts (an error)")
 
     head = [two_writes(front, b"GET /h HTTP/1.1\r\nHost: x\r\n", b"X-A: 1\r\n\r\n")
             for _ in range(5)]
