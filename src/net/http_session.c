@@ -52,7 +52,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +63,7 @@
 #include "http/http_rewrite.h"
 #include "http/http_upgrade.h"
 #include "net/route.h"
+#include "net/tcp_acks.h"
 #include "net/worker.h"
 #include "tls/tls_conn.h"
 #include "util/log.h"
@@ -168,22 +168,6 @@ int http_session_send_error(struct http_session *s, unsigned status, const char 
 /* ------------------------------------------------------------ request ---- */
 
 /*
- * Client connections start with delayed ACKs (listen_delay_acks) so that the
- * response acknowledges the request. When the client has more to send first (the
- * rest of a head, a body), an ACK now keeps a client that waits for it (Nagle)
- * from stalling until the delayed-ACK timer.
- */
-static void ack_at_once(struct http_session *s)
-{
-#ifdef TCP_QUICKACK
-    int one = 1;
-    (void)setsockopt(s->cfd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-#else
-    (void)s;
-#endif
-}
-
-/*
  * A request head is complete in up.in[0, head_bytes): validate the body bytes
  * already buffered, rewrite the head for the server, pick and connect.
  */
@@ -262,7 +246,7 @@ static int request_ready(struct http_session *s)
     if (s->c_eof && !s->up.done)
         return http_session_send_error(s, 400, "client closed within the request body");
     if (!s->up.done)
-        ack_at_once(s); /* the body comes next, not a response */
+        tcp_delay_acks(s->cfd, false); /* the body comes next, not an answer */
     /* a request without body bytes buffered needs its client buffer no more
      * (the head went to up.head): 1,000 connections that connect or wait
      * hold no buffer */
@@ -298,7 +282,7 @@ static int head_drive(struct http_session *s)
     }
     if (s->c_eof)
         return http_session_send_error(s, 400, "client closed within the request head");
-    ack_at_once(s); /* the rest of the head comes next, not a response */
+    tcp_delay_acks(s->cfd, false); /* the rest of the head comes next */
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "net/conn_ramp.h"
+#include "net/tcp_acks.h"
 #include "net/upstream_pool.h"
 #include "tls/tls_ctx.h"
 #include "util/log.h"
@@ -258,14 +259,9 @@ static int acquire(struct http_session *s, const struct route_server *srv, bool 
         return http_session_connect_failed(s, strerror(errno));
     s->sfd = fd;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-#ifdef TCP_QUICKACK
-    {
-        /* the request (or the ClientHello) follows the handshake at once: the
-         * handshake's last ACK rides on it, one packet less per connection */
-        int zero = 0;
-        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
-    }
-#endif
+    /* the request (or the ClientHello) follows the handshake at once and
+     * carries its last ACK */
+    tcp_delay_acks(fd, true);
     if (srv->tls != NULL) {
         /* now: the snapshot (and srv->tls) may be gone by the time we connect */
         char why[200];

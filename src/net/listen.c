@@ -48,14 +48,3 @@ fail:
     close(fd);
     return -1;
 }
-
-void listen_delay_acks(int fd, bool delay)
-{
-#ifdef TCP_QUICKACK
-    int quick = delay ? 0 : 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &quick, sizeof(quick));
-#else
-    (void)fd;
-    (void)delay;
-#endif
-}

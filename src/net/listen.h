@@ -6,7 +6,6 @@
 #ifndef RAFTLB_NET_LISTEN_H
 #define RAFTLB_NET_LISTEN_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -18,14 +17,5 @@
  * and TCP_NODELAY (inherited by the accepted sockets), listening. Returns the fd, or -1 with a reason in err.
  */
 int listen_open(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
-
-/*
- * Whether the connections accepted on listening socket `fd` start with delayed
- * acknowledgements (Linux TCP_QUICKACK off, inherited by accepted sockets). A
- * request/response protocol wants them delayed: the response carries the ACK of
- * the request, one packet less per connection. Set after listen(), which resets
- * it; best effort (a kernel without the option acknowledges at once).
- */
-void listen_delay_acks(int fd, bool delay);
 
 #endif

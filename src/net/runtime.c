@@ -19,6 +19,7 @@
 #include "net/listen.h"
 #include "net/route.h"
 #include "net/session.h"
+#include "net/tcp_acks.h"
 #include "net/worker.h"
 #include "tls/tls_ctx.h"
 #include "util/log.h"
@@ -194,7 +195,7 @@ static int binds_make(struct runtime *rt, const struct conf *conf, struct bind *
             /* HTTP answers every request: its ACK rides on the response. Set on
              * reused sockets too, in case a reload changed the mode */
             for (size_t w = 0; w < rt->nworkers; w++)
-                listen_delay_acks(x->fds[w], f->mode == CONF_MODE_HTTP);
+                tcp_delay_acks(x->fds[w], f->mode == CONF_MODE_HTTP);
         }
     }
     free(opened);
