@@ -355,10 +355,12 @@ class MiniServer:
     answering, after reading the whole request), "quit" (answer as if keeping
     the connection, then close it silently 0.2 s later). `accept_gap`: seconds
     between two accepts (a server slow to accept, fast to answer); `delay`:
-    seconds before each answer."""
+    seconds before each answer; `probe(sock, target)`: called once each request
+    has been read, before the answer (a test can look at the socket)."""
 
-    def __init__(self, policy, accept_gap=0.0, delay=0.0):
+    def __init__(self, policy, accept_gap=0.0, delay=0.0, probe=None):
         self.policy = policy
+        self.probe = probe
         self.accept_gap = accept_gap
         self.delay = delay
         self.port = free_port()
@@ -406,6 +408,8 @@ class MiniServer:
                     rd.exact(length)
                 with self.lock:
                     self.requests.append((idx, method, target))
+                if self.probe is not None:
+                    self.probe(c, target)
                 what = self.policy(idx, n, method)
                 n += 1
                 if self.delay:

@@ -1,5 +1,5 @@
 """HTTP mode, the packets of a client connection:
-- acknowledgements (listen_delay_acks in src/net/listen.h): the response
+- acknowledgements (src/net/tcp_acks.h): the response
   acknowledges a whole request, raftlb sends no ACK of its own before it (the
   client receives two segments for a keep-alive GET: SYN-ACK and response;
   HAProxy's tcp-smart-accept does the same); and a client with Nagle's
@@ -15,7 +15,6 @@
 import socket
 import statistics
 import struct
-import threading
 import time
 
 from harness import check, free_port, main
@@ -54,48 +53,6 @@ def two_writes(port, first, second):
     took = time.monotonic() - t0
     s.close()
     return resp.status, took
-
-
-class ClosingServer:
-    """Answers each request "ok" with Connection: close, so that every request
-    gets a new server connection; records the segments each connection had
-    received when its request head was complete (SYN and the request's
-    segment, plus a lone ACK if one came)."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.segs = []
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", self.port))
-        self.ls.listen(64)
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            try:
-                c.settimeout(5)
-                got = b""
-                while b"\r\n\r\n" not in got:
-                    b = c.recv(4096)
-                    if not b:
-                        break
-                    got += b
-                if got.startswith(b"GET /new"):  # not wait_port's probe
-                    self.segs.append(segs_in(c))
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                          b"Connection: close\r\n\r\nok")
-            except OSError:
-                pass
-            finally:
-                c.close()
-
-    def stop(self):
-        self.ls.close()
 
 
 def fin_with_response(port, raw, status, what):
@@ -146,18 +103,26 @@ def test(h):
     check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
     backend.stop()
 
-    closing = ClosingServer()
+    # a server that closes after each answer: every request gets a new
+    # connection; the segments each had received once its request was read
+    new_segs = []
+
+    def probe(sock, target):
+        if target == "/new":
+            new_segs.append(segs_in(sock))
+
+    closing = MiniServer(lambda c, n, m: "close", probe=probe)
     front2 = free_port()
     conf2 = http_conf([("web", front2, "app", [])],
                       [("app", [("s1", closing.port)], [])], workers=1)
     r2 = h.raftlb(conf2, [front2], name="r2.ini")
     got = [one_get(front2, b"GET /new HTTP/1.1\r\nHost: x\r\n\r\n") for _ in range(7)]
     check([g[0] for g in got] == [200] * 7, "7 GETs over new server connections answered")
-    segs = statistics.median(closing.segs) if closing.segs else None
-    check(len(closing.segs) == 7 and segs == 2,
+    segs = statistics.median(new_segs) if new_segs else None
+    check(len(new_segs) == 7 and segs == 2,
           "a new server connection received its request right after the "
           "handshake, no lone ACK before it (median %s segments: SYN and "
-          "request; %s)" % (segs, closing.segs))
+          "request; %s)" % (segs, new_segs))
     rc = r2.stop()
     check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
     closing.stop()
