@@ -35,7 +35,8 @@ struct bind {
     socklen_t len;
     char text[sizeof(((struct conf_addr *)0)->text)];
     char frontend[CONF_NAME_MAX];
-    int *fds; /* per worker; the workers own the sockets once posted */
+    bool http; /* its frontend's mode: its sockets delay ACKs (binds_post) */
+    int *fds;  /* per worker; the workers own the sockets once posted */
 };
 
 struct runtime {
@@ -167,6 +168,7 @@ static int binds_make(struct runtime *rt, const struct conf *conf, struct bind *
             x->len = a->len;
             snprintf(x->text, sizeof(x->text), "%s", a->text);
             snprintf(x->frontend, sizeof(x->frontend), "%s", f->name);
+            x->http = f->mode == CONF_MODE_HTTP;
             x->fds = malloc(rt->nworkers * sizeof(int));
             if (x->fds == NULL) {
                 snprintf(err, errlen, "out of memory");
@@ -191,11 +193,7 @@ static int binds_make(struct runtime *rt, const struct conf *conf, struct bind *
                     goto fail;
                 }
             }
-        next:
-            /* HTTP answers every request: its ACK rides on the response. Set on
-             * reused sockets too, in case a reload changed the mode */
-            for (size_t w = 0; w < rt->nworkers; w++)
-                tcp_delay_acks(x->fds[w], f->mode == CONF_MODE_HTTP);
+        next:;
         }
     }
     free(opened);
@@ -214,10 +212,19 @@ fail:
     return -1;
 }
 
-/* Tells every worker its listener set (the sockets of `rt->binds`). */
+/* Tells every worker its listener set (the sockets of `rt->binds`), once that set
+ * is the one in force: a reload that fails after binds_make leaves the sockets
+ * it reused as they were. */
 static void binds_post(struct runtime *rt)
 {
-    struct listener_spec *specs = calloc(rt->nbinds ? rt->nbinds : 1, sizeof(*specs));
+    struct listener_spec *specs;
+
+    /* HTTP answers every request: its ACK rides on the response. Set on reused
+     * sockets too, in case a reload changed the mode */
+    for (size_t i = 0; i < rt->nbinds; i++)
+        for (size_t w = 0; w < rt->nworkers; w++)
+            tcp_delay_acks(rt->binds[i].fds[w], rt->binds[i].http);
+    specs = calloc(rt->nbinds ? rt->nbinds : 1, sizeof(*specs));
     if (specs == NULL) {
         log_error("out of memory: the workers keep their listeners");
         return;
