@@ -35,10 +35,18 @@ def moved(a, b):
 def settled(port, done, timeout=5.0):
     """The mapping once `done(mapping)` holds (a reload or a health change
     reaches the workers a moment after it is logged), or the last one seen
-    after `timeout` seconds, for the checks to report."""
+    after `timeout` seconds, for the checks to report. A request that fails
+    meanwhile (a dead server still in the route) is tried again; after the
+    timeout, its error is the test's."""
     deadline = time.monotonic() + timeout
     while True:
-        now = mapping(port)
+        try:
+            now = mapping(port)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+            continue
         if done(now) or time.monotonic() > deadline:
             return now
         time.sleep(0.05)
