@@ -193,6 +193,7 @@ static int request_ready(struct http_session *s)
     s->reused = false;
     s->fresh_only = false;
     s->send_failed = false;
+    s->s_quick = false;
     http_session_copy_printable(s->method, sizeof(s->method),
                                 s->up.in + s->req.method_name.off,
                                 s->req.method_name.len);
@@ -596,6 +597,15 @@ static int proxy_drive(struct http_session *s)
                 return -1;
             }
         }
+    }
+    if (!s->s_quick && s->connected && !s->s_eof && (s->ttfb > 0 || s->down.len > 0) &&
+        !(s->resp_head_done && s->down.done)) {
+        /* part of the response came, the rest is to come: acknowledge at once,
+         * or a server using Nagle's algorithm holds the rest back until our
+         * delayed ACK (40 ms and more). Once per response: the socket stays
+         * in quick-ACK mode until the next request goes out */
+        tcp_delay_acks(s->sfd, false);
+        s->s_quick = true;
     }
     {
         uint64_t before = s->bytes_out;

@@ -132,6 +132,7 @@ struct http_session {
     bool reused;                   /* the server connection came from the worker's pool */
     bool fresh_only;               /* a reused connection failed: connect afresh */
     bool send_failed;              /* a send to the server failed: never pooled */
+    bool s_quick;                  /* quick ACKs to the server for this response */
     struct sockaddr_storage saddr; /* the server's address (pool key) */
     socklen_t saddr_len;
     uint32_t up_head_bytes; /* length of the rewritten head in up.head */

@@ -54,6 +54,7 @@ static void rewind_request(struct http_session *s)
     http_session_release_server(s);
     s->reused = false;
     s->s_eof = false;
+    s->s_quick = false;
     s->up_sent = false;
     s->up.head_pos = 0;
     s->up.head_len = s->up_head_bytes; /* the head is still in up.head */

@@ -9,7 +9,10 @@
  * it after listen(), which resets it) and on new server connections (the
  * request carries the handshake's last ACK), and turns quick ACKs back on for a
  * client that has more to send before it can get an answer (the rest of a head,
- * a body), so that a client using Nagle's algorithm does not wait for the timer.
+ * a body), and for a server whose response came in part (once per response),
+ * so that a peer using Nagle's algorithm does not wait for the timer with its
+ * second write (measured: 44 ms per response from Python's http.server, which
+ * writes a head and its body apart).
  *
  * Must not: report errors (best effort: a kernel without the option
  * acknowledges at once, which is only one packet more).

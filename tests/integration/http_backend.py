@@ -356,11 +356,14 @@ class MiniServer:
     the connection, then close it silently 0.2 s later). `accept_gap`: seconds
     between two accepts (a server slow to accept, fast to answer); `delay`:
     seconds before each answer; `probe(sock, target)`: called once each request
-    has been read, before the answer (a test can look at the socket)."""
+    has been read, before the answer (a test can look at the socket); `split`:
+    the head and the body go in two writes, as many application servers send
+    them (Nagle's algorithm stays on, as Python leaves it)."""
 
-    def __init__(self, policy, accept_gap=0.0, delay=0.0, probe=None):
+    def __init__(self, policy, accept_gap=0.0, delay=0.0, probe=None, split=False):
         self.policy = policy
         self.probe = probe
+        self.split = split
         self.accept_gap = accept_gap
         self.delay = delay
         self.port = free_port()
@@ -420,7 +423,11 @@ class MiniServer:
                 head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
                 if what == "close":
                     head += "Connection: close\r\n"
-                c.sendall(head.encode() + b"\r\n" + body)
+                if self.split:
+                    c.sendall(head.encode() + b"\r\n")
+                    c.sendall(body)
+                else:
+                    c.sendall(head.encode() + b"\r\n" + body)
                 if what == "close":
                     return
                 if what == "quit":

@@ -4,7 +4,9 @@
   client receives two segments for a keep-alive GET: SYN-ACK and response;
   HAProxy's tcp-smart-accept does the same); and a client with Nagle's
   algorithm that sends a head or a body in two writes is acknowledged at once,
-  so that its second write does not wait for the 40 ms delayed-ACK timer;
+  so that its second write does not wait for the 40 ms delayed-ACK timer; the
+  same for a server with Nagle's algorithm that sends a head and its body in two
+  writes, on new and on reused server connections;
 - closing (fin_follows in src/net/http_pipe.h): the FIN leaves with the last
   bytes of the response after which raftlb closes (Connection: close, or an
   error), in one segment;
@@ -126,6 +128,37 @@ def test(h):
     rc = r2.stop()
     check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
     closing.stop()
+
+    # a server that writes a head, then its body (Nagle on): the second write
+    # waits until the first is acknowledged. "quit" keeps the connection for
+    # the answer and closes it 0.2 s later: each request gets a new one
+    for policy, what, gap, conns in (("quit", "a new", 0.4, 7), ("keep", "a reused", 0, 0)):
+        split = MiniServer(lambda c, n, m, p=policy: p, split=True)
+        front3 = free_port()
+        conf3 = http_conf([("web", front3, "app", [])],
+                          [("app", [("s1", split.port)], [])], workers=1)
+        r3 = h.raftlb(conf3, [front3], name="r3-%s.ini" % policy)
+        one_get(front3)
+        time.sleep(gap)
+        took = []
+        for _ in range(7):
+            t0 = time.monotonic()
+            status = one_get(front3)[0]
+            took.append((status, time.monotonic() - t0))
+            time.sleep(gap)
+        check([t[0] for t in took] == [200] * 7,
+              "%s server connection, head and body apart: answered 200" % what)
+        check(split.accepts == 1 + conns, "%s server connection each time: the server "
+              "accepted %d connections for 8 requests (expected %d)"
+              % (what, split.accepts, 1 + conns))
+        med = statistics.median(t[1] for t in took)
+        check(med < 0.03, "%s server connection, head and body in two writes: "
+              "answered in %.1f ms (median; a body that waits for a delayed ACK takes "
+              "40 ms or more; %s)" % (what, med * 1000,
+                                      ["%.1f" % (t[1] * 1000) for t in took]))
+        rc = r3.stop()
+        check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
+        split.stop()
 
 
 if __name__ == "__main__":
