@@ -999,9 +999,18 @@ static void test_conf_example_files_are_valid(void **state)
         }
         assert_int_equal(diag.count, 0);
         if (strcmp(files[i], "standalone.ini") == 0) {
-            assert_int_equal(c->frontends[0].mode, CONF_MODE_TCP);
+            /* contrib/demo.sh prints these ports */
+            assert_int_equal(c->frontend_count, 4);
+            assert_int_equal(c->frontends[0].mode, CONF_MODE_HTTP);
             assert_int_equal(port_of(&c->frontends[0].binds[0]), 8080);
+            assert_int_equal(c->frontends[1].mode, CONF_MODE_HTTP);
+            assert_int_equal(port_of(&c->frontends[1].binds[0]), 8443);
+            assert_int_equal(c->frontends[1].cert_count, 1);
+            assert_int_equal(c->frontends[2].mode, CONF_MODE_TCP);
+            assert_int_equal(port_of(&c->frontends[2].binds[0]), 8081);
+            assert_int_equal(port_of(&c->frontends[3].binds[0]), 8082);
             assert_int_equal(c->pools[0].server_count, 3);
+            assert_int_equal(c->pools[1].server_count, 3);
             assert_false(c->cluster.enabled);
         }
         if (strncmp(files[i], "cluster-n", 9) == 0) {
