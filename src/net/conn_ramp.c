@@ -25,6 +25,11 @@ void conn_ramp_put(struct conn_ramp *r, double now)
     r->last_put = now;
 }
 
+void conn_ramp_closed(struct conn_ramp *r, double now)
+{
+    r->last_close = now;
+}
+
 void conn_ramp_answered(struct conn_ramp *r, double took_s)
 {
     ewma(&r->answer_s, took_s, EWMA_RISE);
@@ -32,6 +37,8 @@ void conn_ramp_answered(struct conn_ramp *r, double took_s)
 
 bool conn_ramp_may_open(const struct conn_ramp *r)
 {
+    if (r->last_close > r->last_put)
+        return true; /* none comes back idle: nothing to wait for */
     if (r->opening >= CONN_RAMP_OPENING_MAX)
         return false;
     if (r->answer_s <= 0 || r->put_gap_s <= 0)

@@ -40,34 +40,41 @@ static bool server_reusable(const struct http_session *s)
            (s->stls == NULL || !SSL_has_pending(tls_conn_ssl(&s->stls->c)));
 }
 
+/* The pool key of the session's server connection. */
+static void server_key(const struct http_session *s, struct upstream_key *key)
+{
+    key->pool = s->pool;
+    key->server = s->server;
+    key->addr = &s->saddr;
+    key->addr_len = s->saddr_len;
+    key->tls_ctx = s->stls != NULL ? SSL_get_SSL_CTX(tls_conn_ssl(&s->stls->c)) : NULL;
+}
+
 /* After a complete response: parks the server connection in the worker's pool
- * when it is reusable (idle timeout: min(timeout_server, 5 s)), then releases
- * the rest. */
+ * when it is reusable (idle timeout: min(timeout_server, 5 s)), else tells the
+ * pool that this server's connection closed after its answer (conn_ramp.h),
+ * then releases the rest. */
 void http_session_release_server_after_response(struct http_session *s)
 {
     struct upstream_key key;
     ev_tstamp idle_s = UPSTREAM_POOL_IDLE_MAX_S;
 
-    if (server_reusable(s)) {
-        if (s->w->upstream == NULL)
-            s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
-                                               UPSTREAM_POOL_MAX);
-        if (s->w->upstream != NULL) {
+    if (s->w->upstream == NULL)
+        s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
+                                           UPSTREAM_POOL_MAX);
+    if (s->connected && s->w->upstream != NULL) {
+        server_key(s, &key);
+        if (server_reusable(s)) {
             if (s->timeout_server_s > 0 && s->timeout_server_s < idle_s)
                 idle_s = s->timeout_server_s;
-            key.pool = s->pool;
-            key.server = s->server;
-            key.addr = &s->saddr;
-            key.addr_len = s->saddr_len;
-            key.tls_ctx = NULL;
-            if (s->stls != NULL)
-                key.tls_ctx = SSL_get_SSL_CTX(tls_conn_ssl(&s->stls->c));
             ev_io_stop(s->w->loop, &s->srd);
             ev_io_stop(s->w->loop, &s->swr);
             upstream_pool_put(s->w->upstream, &key, s->sfd,
                               s->stls != NULL ? &s->stls->c : NULL, idle_s);
             s->sfd = -1;
             s->stls = NULL;
+        } else if (s->resp_head_done && !s->upgrade) {
+            upstream_pool_closed(s->w->upstream, &key);
         }
     }
     http_session_release_server(s);

@@ -114,6 +114,17 @@ static struct upstream_group *group_of(struct upstream_pool *p, const struct ups
     return g;
 }
 
+/* The group of `k`, created if need be; NULL for a key too long to keep (or
+ * no pool, or out of memory). */
+static struct upstream_group *group_for(struct upstream_pool *p, const struct upstream_key *k)
+{
+    const struct upstream_group *g = NULL;
+    if (p == NULL || k->addr_len > sizeof(g->addr) || strlen(k->pool) >= sizeof(g->pool) ||
+        strlen(k->server) >= sizeof(g->server))
+        return NULL;
+    return group_of(p, k, true);
+}
+
 static void unlink_conn(struct upstream_pool *p, struct upstream_conn *c)
 {
     struct upstream_group *g = c->group;
@@ -257,11 +268,7 @@ int upstream_pool_put(struct upstream_pool *p, const struct upstream_key *key, i
     struct upstream_group *g;
     struct upstream_conn *c;
 
-    if (p == NULL || key->addr_len > sizeof(g->addr) || strlen(key->pool) >= sizeof(g->pool) ||
-        strlen(key->server) >= sizeof(g->server) || idle_s <= 0)
-        goto fail;
-    g = group_of(p, key, true);
-    if (g == NULL)
+    if (idle_s <= 0 || (g = group_for(p, key)) == NULL)
         goto fail;
     if (g->count >= p->per_key_max)
         drop(p, g->tail);
@@ -335,8 +342,7 @@ int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
 
     w->woken = false; /* it came back: nothing to pass on */
     upstream_pool_done(p, w);
-    if (p == NULL || key->addr_len > sizeof(g->addr) || strlen(key->pool) >= sizeof(g->pool) ||
-        strlen(key->server) >= sizeof(g->server) || (g = group_of(p, key, true)) == NULL)
+    if ((g = group_for(p, key)) == NULL)
         return UPSTREAM_OPEN;
     /* those queued before go first (a woken waiter was first already) */
     if (g->qhead == NULL || woken || force) {
@@ -376,6 +382,16 @@ void upstream_pool_done(struct upstream_pool *p, struct upstream_waiter *w)
         if (conn_ramp_may_open(&g->ramp))
             wake_first(g);
     }
+}
+
+void upstream_pool_closed(struct upstream_pool *p, const struct upstream_key *key)
+{
+    struct upstream_group *g = group_for(p, key);
+    if (g == NULL)
+        return;
+    conn_ramp_closed(&g->ramp, ev_now(p->loop));
+    while (g->qhead != NULL)
+        wake_first(g);
 }
 
 void upstream_pool_answered(struct upstream_pool *p, struct upstream_waiter *w)

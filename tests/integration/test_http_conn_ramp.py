@@ -3,7 +3,8 @@ new clients against a server that accepts slowly (one connection every 0.1 s)
 but answers fast waits for the worker's idle server connections instead of
 opening one new connection per request, which would sit in the server's accept
 queue for seconds; requests whose clients leave while they wait do not disturb
-the others; and a server that answers slowly is not held to a few connections.
+the others; and a server that answers slowly is not held to a few connections,
+nor one that closes each connection after its answer (HTTP/1.0 style).
 """
 import threading
 import time
@@ -127,6 +128,58 @@ def test(h):
     rc = r2.stop()
     check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
     slow_answer.stop()
+
+    closing_server(h)
+
+
+def load(port, clients, seconds):
+    """`clients` threads, each with a new connection per GET for `seconds`;
+    returns (answered, failed)."""
+    ok = [0] * clients
+    bad = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def one(i):
+        while time.monotonic() < stop:
+            try:
+                s = connect(port, timeout=20)
+                s.sendall(get("/l%d" % i))
+                st = read_response(Reader(s)).status
+                s.close()
+            except (OSError, AssertionError, EOFError):
+                st = None
+            if st == 200:
+                ok[i] += 1
+            else:
+                bad[i] += 1
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(ok), sum(bad)
+
+
+def closing_server(h):
+    """A server that takes 0.1 s per answer and closes each connection after it:
+    40 clients get 40 connections at a time, not the 8 that pacing allows a
+    server whose connections come back idle."""
+    srv = MiniServer(lambda c, n, m: "close", delay=0.1)
+    front = free_port()
+    conf = http_conf([("web", front, "app", [])],
+                     [("app", [("s1", srv.port)], ["timeout_server = 20s"])], workers=1)
+    r = h.raftlb(conf, [front], name="r3.ini")
+    warm(front, 2, 2)
+    ok, bad = load(front, 40, 2.0)
+    check(bad == 0, "closing server: no request failed (%d did)" % bad)
+    # 40 at a time: up to 800 in 2 s; pacing it like a keep-alive server (8
+    # new connections at a time, more after waits of 0.1 s) made 408
+    check(ok >= 560, "closing server: %d requests answered in 2 s by 40 clients "
+          "(0.1 s each: 40 at a time would answer up to 800)" % ok)
+    rc = r.stop()
+    check(rc == 0, "raftlb stopped cleanly (exit %s)" % rc)
+    srv.stop()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,26 @@ static void test_opens_until_the_bound_when_nothing_is_measured(void **state)
     assert_false(conn_ramp_may_open(&r));
 }
 
+/* A server that closes each connection after its answer: nothing comes back
+ * idle to wait for, so a request opens whatever is opening already, until a
+ * connection comes back idle again. */
+static void test_opens_while_answered_connections_close(void **state)
+{
+    struct conn_ramp r = {0};
+    (void)state;
+    r.waiting = 1000;
+    r.opening = CONN_RAMP_OPENING_MAX;
+    assert_false(conn_ramp_may_open(&r));
+    conn_ramp_closed(&r, 5.0);
+    assert_true(conn_ramp_may_open(&r));
+    r.opening = 10 * CONN_RAMP_OPENING_MAX;
+    assert_true(conn_ramp_may_open(&r));
+    conn_ramp_put(&r, 5.5);
+    assert_false(conn_ramp_may_open(&r));
+    conn_ramp_closed(&r, 6.0);
+    assert_true(conn_ramp_may_open(&r));
+}
+
 /* A server that accepts slowly: connections come back idle every 0.1 ms while a
  * new one took 200 ms to answer, so 100 waiting requests wait for idle ones;
  * with 3,000 waiting (300 ms at that pace) a new connection is faster. */
@@ -131,6 +151,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opens_until_the_bound_when_nothing_is_measured),
+        cmocka_unit_test(test_opens_while_answered_connections_close),
         cmocka_unit_test(test_waits_when_idle_connections_come_back_sooner),
         cmocka_unit_test(test_opens_when_the_queue_outgrows_the_connections),
         cmocka_unit_test(test_moving_averages),

@@ -369,6 +369,61 @@ static void test_upstream_pool_refused_force(void **state)
     ev_loop_destroy(loop);
 }
 
+/* A server that closes its connections after answering (HTTP/1.0): once one
+ * such close is told, the requests queued for it are all woken, and they and
+ * later ones open at once, past CONN_RAMP_OPENING_MAX (none would come back
+ * idle to wait for). A connection parked again brings the bound back. */
+static void test_upstream_pool_closing_server(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
+    struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
+    struct upstream_waiter open[CONN_RAMP_OPENING_MAX], w[5];
+    struct timespec ms = {0, 2000000};
+    size_t woke0;
+    int peer, fd;
+    (void)state;
+    addrs();
+    memset(open, 0, sizeof(open));
+    memset(w, 0, sizeof(w));
+    for (unsigned i = 0; i < CONN_RAMP_OPENING_MAX; i++) {
+        open[i].wake = on_wake;
+        assert_int_equal(upstream_pool_get(p, &ka, NULL, &open[i], false, 0.001),
+                         UPSTREAM_OPEN);
+    }
+    for (int i = 0; i < 5; i++)
+        w[i].wake = on_wake;
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[0], false, 0.001), UPSTREAM_WAIT);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[1], false, 0.001), UPSTREAM_WAIT);
+
+    woke0 = nwoke;
+    upstream_pool_closed(p, &ka);
+    assert_int_equal(nwoke, woke0 + 2);
+    assert_ptr_equal(woke[woke0], &w[0]);
+    assert_ptr_equal(woke[woke0 + 1], &w[1]);
+    assert_false(w[0].queued || w[1].queued);
+    for (int i = 0; i < 3; i++) /* 8 opening already: 9, 10, 11 */
+        assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[i], false, 0.001),
+                         UPSTREAM_OPEN);
+
+    /* later, a connection comes back idle: the bound holds again */
+    nanosleep(&ms, NULL);
+    ev_now_update(loop);
+    fd = pair(&peer);
+    assert_int_equal(upstream_pool_put(p, &ka, fd, NULL, 5.0), 0);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[3], false, 0.001), fd);
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[4], false, 0.001), UPSTREAM_WAIT);
+    close(fd);
+    close(peer);
+
+    for (unsigned i = 0; i < CONN_RAMP_OPENING_MAX; i++)
+        upstream_pool_done(p, &open[i]);
+    for (int i = 0; i < 5; i++)
+        upstream_pool_done(p, &w[i]);
+    upstream_pool_free(p);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_upstream_pool_tls_keys),
         cmocka_unit_test(test_upstream_pool_ramp_queue),
         cmocka_unit_test(test_upstream_pool_refused_force),
+        cmocka_unit_test(test_upstream_pool_closing_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
