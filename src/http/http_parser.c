@@ -568,7 +568,7 @@ static void connection_parse(struct http_msg *m, const char *b,
         if (eq_lower(b + es, en, "close", 5))
             m->conn_close = true;
         else if (eq_lower(b + es, en, "keep-alive", 10))
-            *ka = true;
+            *ka = m->conn_keep_alive = true;
         else if (eq_lower(b + es, en, "upgrade", 7))
             *upg = true;
         else

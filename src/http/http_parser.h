@@ -146,6 +146,7 @@ struct http_msg {
     bool has_transfer_encoding;
     bool keep_alive;         /* the connection may carry another message */
     bool conn_close;         /* Connection: close was present */
+    bool conn_keep_alive;    /* Connection: keep-alive was present */
     bool conn_has_other;     /* Connection names other fields (hop-by-hop) */
 
     /* --- error, valid after HTTP_ERROR --- */

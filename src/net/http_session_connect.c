@@ -28,13 +28,17 @@
 
 /* Whether the server connection may carry another request: the response was
  * framed to its end (never until-close) with nothing after it, the whole
- * request went up, and neither side asked to close. */
+ * request went up, and neither side asked to close. An HTTP/1.0 request goes
+ * up with "Connection: keep-alive" (http_rewrite.h); the server keeps the
+ * connection only if its response says so too (RFC 9112 §9.3: a server may
+ * answer HTTP/1.1 to it and still close). */
 static bool server_reusable(const struct http_session *s)
 {
     const struct http_pipe *d = &s->down;
     return s->connected && s->sfd >= 0 && !s->s_eof && !s->send_failed && s->up_sent &&
            s->up.done && s->resp_head_done && s->resp.keep_alive &&
-           s->req.version_minor >= 1 && d->body != HTTP_BODY_CLOSE &&
+           (s->req.version_minor >= 1 || s->resp.conn_keep_alive) &&
+           d->body != HTTP_BODY_CLOSE &&
            d->body != HTTP_BODY_TUNNEL && d->done && d->pos + d->ready == d->len &&
            !s->w->draining &&
            (s->stls == NULL || !SSL_has_pending(tls_conn_ssl(&s->stls->c)));

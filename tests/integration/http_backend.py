@@ -225,7 +225,7 @@ def _serve_conn(c, name):
             start = conn.line()
         except EOFError:
             return
-        method, target, _version = start.decode("latin-1").split(" ")
+        method, target, version = start.decode("latin-1").split(" ")
         headers = {}
         while True:
             line = conn.line()
@@ -258,7 +258,10 @@ def _serve_conn(c, name):
         sha = h.hexdigest()
         print("req %s %s len=%d sha=%s" % (method, target, n, sha), flush=True)
         close = "close" in headers.get("connection", [""])[0].lower()
-        if not _answer(c, name, method, target, headers, n, sha):
+        # HTTP/1.0 keep-alive (RFC 9112 §9.3), said back as NGINX does
+        ka10 = version == "HTTP/1.0" and "keep-alive" in headers.get(
+            "connection", [""])[0].lower()
+        if not _answer(c, name, method, target, headers, n, sha, ka10):
             return
         if close:
             return
@@ -267,8 +270,10 @@ def _serve_conn(c, name):
 SICK = {"on": False}
 
 
-def _answer(c, name, method, target, headers, n, sha):
-    """Writes the response; False when the connection must end afterwards."""
+def _answer(c, name, method, target, headers, n, sha, ka10=False):
+    """Writes the response; False when the connection must end afterwards.
+    `ka10`: an HTTP/1.0 request asked for keep-alive (the plain answer says
+    it is granted)."""
     if SICK["on"]:
         body = ("%s sick\n" % name).encode()
         c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n"
@@ -324,7 +329,7 @@ def _answer(c, name, method, target, headers, n, sha):
     else:
         body = ("%s %s\n" % (name, target)).encode()
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-              b"\r\n" % len(body) + (b"" if method == "HEAD" else body))
+              b"%s\r\n" % (len(body), b"Connection: keep-alive\r\n" if ka10 else b"") + (b"" if method == "HEAD" else body))
     return True
 
 

@@ -73,6 +73,37 @@ def test(h):
     check(after == before, "no descriptor leak after 200 requests (%d -> %d fds)"
           % (before, after))
 
+    # 1b. HTTP/1.0 clients (ab without -k): each closes its own connection, yet
+    # their requests go up with "Connection: keep-alive" and the server
+    # connection is kept when the server says keep-alive back
+    base = accepts(p1)
+    got = []
+    for i in range(10):
+        c = _sent(front, ("GET /h%d HTTP/1.0\r\nHost: x\r\n\r\n" % i).encode())
+        crd = Reader(c)
+        resp = read_response(crd)
+        got.append((resp.status, resp.header("connection"), crd.closed()))
+        c.close()
+    check(got == [(200, "close", True)] * 10, "10 HTTP/1.0 requests answered with "
+          "Connection: close and a closed connection (%s)" % got[:2])
+    check(accepts(p1) == base, "they reused the pooled server connection (%d new)"
+          % (accepts(p1) - base))
+
+    # a server that answers an HTTP/1.0 request without saying keep-alive may
+    # close after it (RFC 9112 §9.3): its connection is not reused
+    mute = MiniServer(lambda c, n, m: "keep")
+    front10 = free_port()
+    conf10 = http_conf([("web", front10, "app", [])],
+                       [("app", [("s1", mute.port)], [])], workers=1)
+    r10 = h.raftlb(conf10, [front10], name="r10.ini")
+    codes = [read_response(Reader(_sent(front10, b"GET /m HTTP/1.0\r\n\r\n"))).status
+             for _ in range(3)]
+    check(codes == [200] * 3 and mute.accepts == 3, "HTTP/1.0 requests, server silent "
+          "about keep-alive: a new connection each (%s, %d accepts)"
+          % (codes, mute.accepts))
+    r10.stop()
+    mute.stop()
+
     # 2. Connection: close from the server: never reused
     closer = MiniServer(lambda c, n, m: "close")
     front2 = free_port()

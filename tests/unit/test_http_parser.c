@@ -580,6 +580,18 @@ static void test_http_parser_responses(void **state)
     assert_int_equal(m.body, HTTP_BODY_LENGTH);
     assert_int_equal(m.content_length, 5);
     assert_true(m.keep_alive);
+    assert_false(m.conn_keep_alive);
+    /* the keep-alive option named (what an HTTP/1.0 request needs to hear) */
+    assert_int_equal(parse_resp("HTTP/1.1 200 OK\r\nConnection: x, Keep-Alive\r\n"
+                                "Content-Length: 5\r\n\r\n",
+                                HTTP_METHOD_GET, false, &m, h),
+                     HTTP_OK);
+    assert_true(m.keep_alive && m.conn_keep_alive);
+    assert_int_equal(parse_resp("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+                                "Content-Length: 5\r\n\r\n",
+                                HTTP_METHOD_GET, false, &m, h),
+                     HTTP_OK);
+    assert_true(m.keep_alive && m.conn_keep_alive);
     /* HEAD, 204 and 304 have no body whatever the fields say */
     assert_int_equal(parse_resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
                                 HTTP_METHOD_HEAD, false, &m, h),
