@@ -759,8 +759,14 @@ int http_session_server_read(struct http_session *s)
     }
     n = side_recv(s->sfd, s->stls, p->in + p->len, p->cap - p->len);
     if (n > 0) {
+        /* a body that fills the buffer in one read is a large one: a bigger
+         * buffer for the rest of it (or the same one when that fails) */
+        bool bulk = s->resp_head_done && (uint32_t)n == p->cap - p->len &&
+                    n >= BULK_AFTER_READ_BYTES;
         p->len += (uint32_t)n;
         s->s_active = ev_now(s->w->loop);
+        if (bulk)
+            (void)http_session_xbuf_bulk(s);
     } else if (n == 0) {
         s->s_eof = true;
     } else if (n == -1) {

@@ -51,6 +51,8 @@
 /* Buffer for server bytes: the response head must fit in it. */
 #define HTTP_SESSION_SERVER_BUF_BYTES        (8u * 1024u)
 #define HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES (48u * 1024u)
+/* Server buffer for a large response body (http_session_bufs.c). */
+#define HTTP_SESSION_BULK_BUF_BYTES          (64u * 1024u)
 
 extern const struct session_ops http_session_ops;
 

@@ -17,8 +17,13 @@
  * proxy_buffer_size; the rewritten response head, 2 KiB; the response-head
  * array, 101 fields as HAProxy) is taken when the first byte of a response can
  * be read and given back when the response is out, moved to a large block for
- * heads that do not fit. So 1,000 connections that each wait for an answer
- * hold 1,000 sessions and heads, not 1,000 buffers.
+ * heads that do not fit, and to a bulk block (a server buffer of
+ * HTTP_SESSION_BULK_BUF_BYTES) for a body that fills the 8 KiB in one read:
+ * a large body then moves 64 KiB per system call instead of 8 (measured with
+ * 1 MiB responses: 130 reads and 129 sends per response before, CPU per
+ * response 2.3 to 2.6 ms against HAProxy's 0.8 to 1.0 with its 16 KiB
+ * buffers). So 1,000 connections that each wait for an answer hold 1,000
+ * sessions and heads, not 1,000 buffers.
  *
  * Must not: do I/O or decide anything about a request; it only takes, grows and
  * gives back memory, and points the session's pipes into it.
@@ -85,13 +90,11 @@ int http_session_response_bufs_get(struct http_session *s)
     return 0;
 }
 
-/* Moves to the large layout (a response head did not fit the standard one),
- * keeping what is queued and buffered. Returns 0, or -1 (out of memory, or
- * large already). */
-int http_session_xbuf_grow(struct http_session *s)
+/* Moves the server-side block from the worker's cache to one of its own with
+ * these capacities, keeping what is queued and buffered (at the same offsets).
+ * Returns 0, or -1 (out of memory, or moved already). */
+static int xbuf_move(struct http_session *s, uint32_t down, uint32_t down_head)
 {
-    uint32_t down_head = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024;
-    uint32_t down = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + XBUF_STD_DOWN;
     char *old = s->xbuf, *x;
     struct http_pipe d = s->down;
     struct http_header *oh = s->resp_hdrs;
@@ -111,6 +114,17 @@ int http_session_xbuf_grow(struct http_session *s)
     s->xbuf_large = true;
     buf_cache_put(xbuf_cache(s->w), old);
     return 0;
+}
+
+int http_session_xbuf_grow(struct http_session *s)
+{
+    return xbuf_move(s, HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + XBUF_STD_DOWN,
+                     HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES + 1024);
+}
+
+int http_session_xbuf_bulk(struct http_session *s)
+{
+    return xbuf_move(s, HTTP_SESSION_BULK_BUF_BYTES, XBUF_STD_DOWN_HEAD);
 }
 
 /* Gives back the server-side block (nothing of a response may be buffered or

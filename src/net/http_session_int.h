@@ -35,6 +35,8 @@
 #define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)
 #define ERRBUF_BYTES           512u
 #define DOWN_COALESCE_MAX      1024u /* body bytes copied after a response head */
+#define BULK_AFTER_READ_BYTES  4096u /* a read this large that fills the server
+                                        buffer moves it to a bulk one */
 
 #define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -259,6 +261,9 @@ void http_session_on_server_write(struct ev_loop *loop, ev_io *io, int revents);
 /* http_session_bufs.c: the buffers (contracts there). */
 int http_session_response_bufs_get(struct http_session *s);
 int http_session_xbuf_grow(struct http_session *s);
+/* Moves the server-side block to a bulk one (a large body is coming), keeping
+ * what it holds; 0, or -1 (out of memory, or moved already: go on as is). */
+int http_session_xbuf_bulk(struct http_session *s);
 void http_session_request_bufs_put(struct http_session *s);
 char *http_session_head_scratch(struct http_session *s, uint32_t need);
 int http_session_client_buf_get(struct http_session *s);

@@ -268,6 +268,39 @@ class Harness:
         self.procs.append(r)
         return r
 
+    def strace(self, proc, calls, name="strace.out"):
+        """Attaches strace to every thread of `proc` for the system calls
+        `calls` (a comma-separated list), writing to `name` in the test's
+        directory. Returns (tracer Proc, output path) once every thread is
+        traced, or (None, why) when strace is missing or cannot trace here
+        (the test then skips). Stop the tracer with SIGINT, then read the
+        file."""
+        if shutil.which("strace") is None:
+            return None, "no strace command"
+        out = os.path.join(self.dir, name)
+        st = Proc(["strace", "-f", "-qq", "-o", out, "-e", "trace=" + calls,
+                   "-p", str(proc.pid)], out + ".log")
+        self.procs.append(st)
+        tasks = os.listdir("/proc/%d/task" % proc.pid)
+
+        def traced():
+            for t in tasks:
+                try:
+                    with open("/proc/%d/task/%s/status" % (proc.pid, t)) as f:
+                        if "TracerPid:\t0\n" in f.read():
+                            return False
+                except OSError:
+                    return False
+            return True
+
+        deadline = time.monotonic() + 5.0
+        while not traced():
+            if time.monotonic() > deadline:
+                st.stop(5)
+                return None, "strace cannot trace raftlb here: %s" % st.log()
+            time.sleep(0.05)
+        return st, out
+
     def run(self, argv, timeout=20.0):
         """Runs a command to completion; returns (status, stdout, stderr)."""
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,

@@ -9,14 +9,12 @@ while the other direction is still open (closing both fds sends the last FIN), s
 one shutdown per session; and no epoll_ctl fails (libev re-adds an fd whose watcher
 was stopped and started again: EEXIST).
 """
-import os
 import re
-import shutil
 import signal
 import socket
 import time
 
-from harness import Proc, check, connect, free_port, main, tcp_conf
+from harness import check, connect, free_port, main, tcp_conf
 
 SESSIONS = 20
 TRACED = "accept4,recvfrom,getsockopt,shutdown,epoll_ctl,connect,close"
@@ -47,34 +45,14 @@ def segments(lines):
 
 
 def test(h):
-    if shutil.which("strace") is None:
-        print("SKIP: no strace command")
-        return 77
     _, echo_port = h.backend("echo")
     fport = free_port()
     conf = tcp_conf([("fe", [fport], "echo", [])], [("echo", [("e1", echo_port)], [])],
                     workers=1)
     r = h.raftlb(conf, [fport])
-
-    out = os.path.join(h.dir, "strace.out")
-    st = Proc(["strace", "-f", "-qq", "-o", out, "-e", "trace=" + TRACED,
-               "-p", str(r.pid)], os.path.join(h.dir, "strace.log"))
-    h.procs.append(st)
-    tasks = os.listdir("/proc/%d/task" % r.pid)
-
-    def traced():
-        for t in tasks:
-            try:
-                with open("/proc/%d/task/%s/status" % (r.pid, t)) as f:
-                    if "TracerPid:\t0\n" in f.read():
-                        return False
-            except OSError:
-                return False
-        return True
-
-    if not wait_for(traced, 5.0):
-        print("SKIP: strace cannot trace raftlb here: %s" % open(st.log_path).read())
-        st.stop(5)
+    st, out = h.strace(r, TRACED)
+    if st is None:
+        print("SKIP: %s" % out)
         return 77
 
     for i in range(SESSIONS):
