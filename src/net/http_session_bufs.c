@@ -210,8 +210,11 @@ static void client_buf_free(struct http_session *s, char *buf, bool large)
 }
 
 /* A request head filled the standard client buffer: moves to the full size
- * (max_header_bytes + body room) so the parser's limits decide. The header
- * array moves along (a head is being parsed). Returns 0 or -1. */
+ * (max_header_bytes + body room) so the parser's limits decide; or a request
+ * body filled it in one read: the rest of the body moves through the full
+ * size (80 KiB by default) instead of 8 KiB at a time. The header array moves
+ * along (a head is being parsed, or the request's fields are still read).
+ * Returns 0 or -1 (no memory, or moved already). */
 int http_session_client_buf_grow(struct http_session *s)
 {
     size_t hdr_bytes = (size_t)s->req_hdrs_cap * sizeof(struct http_header);
