@@ -10,6 +10,7 @@ run to the next, RUNS runs each):
   close50   a new connection per request (Connection: close), 50 connections
   tls50     keep-alive over TLS (self-signed certificate made at run time), 50
             connections; a proxy that cannot terminate TLS in HTTP mode is skipped
+  dl1m      keep-alive, 10 connections, a 1 MiB file (the others: 20 bytes)
 For each: the proxy's CPU time per request ((utime+stime) delta of the proxy's
 processes from /proc / requests), requests/s, p50 and p99 latency (wrk
 --latency), and the proxy's RSS sampled during the run; then medians, raftlb's
@@ -35,8 +36,11 @@ import time
 ORIGIN = [18490, 18491, 18492]
 PORTS = {"raftlb": 18481, "haproxy": 18482, "nginx": 18483}
 TLS_PORTS = {"raftlb": 18484, "haproxy": 18485, "nginx": 18486}
-POINTS = [("ka50", 50, False, False), ("ka1000", 1000, False, False),
-          ("close50", 50, True, False), ("tls50", 50, False, True)]
+POINTS = [("ka50", 50, False, False, "/index.html"),
+          ("ka1000", 1000, False, False, "/index.html"),
+          ("close50", 50, True, False, "/index.html"),
+          ("tls50", 50, False, True, "/index.html"),
+          ("dl1m", 10, False, False, "/big.bin")]
 
 
 def wait_port(port, timeout=10.0):
@@ -128,6 +132,8 @@ def main():
         os.makedirs(d + "/www")
         with open(d + "/www/index.html", "w") as f:
             f.write("hello, raftlb bench\n")
+        with open(d + "/www/big.bin", "wb") as f:
+            f.write(os.urandom(1 << 20))
         listens = "".join("server { listen 127.0.0.1:%d; root %s/www; }\n" % (p, d)
                           for p in ORIGIN)
         with open(d + "/origin.conf", "w") as f:
@@ -214,7 +220,7 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         results = {}  # (point, proxy) -> list of dicts
         for run in range(runs):
-            for point, conns, close, tls in POINTS:
+            for point, conns, close, tls, path in POINTS:
                 # the order turns each run, so that no proxy always goes first
                 names = ("raftlb", "haproxy", "nginx")
                 names = names[run % 3:] + names[:run % 3]
@@ -222,7 +228,7 @@ def main():
                     if tls and name == "raftlb" and not tls_ok:
                         continue
                     port = (TLS_PORTS if tls else PORTS)[name]
-                    url = "%s://127.0.0.1:%d/index.html" % ("https" if tls else "http", port)
+                    url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http", port, path)
                     argv = ["taskset", "-c", "1", "wrk", "-t1", "-c%d" % conns,
                             "-d%ds" % secs, "--latency", url]
                     if close:
@@ -263,7 +269,7 @@ def main():
         print("%-8s %-8s %10s %10s %9s %9s %9s %14s %14s" % (
             "point", "proxy", "req/s", "CPU/req", "p50", "p99", "RSS",
             "CPU vs haproxy", "CPU vs nginx"))
-        for point, _, _, _ in POINTS:
+        for point, *_ in POINTS:
             for name in ("raftlb", "haproxy", "nginx"):
                 if med(point, name, "rps") is None:
                     continue
@@ -280,7 +286,7 @@ def main():
               "measures the\nproxies minutes apart at most, so these follow "
               "the machine's drift less)" % runs)
         print("%-8s %-8s %9s %9s %9s" % ("point", "vs", "CPU/req", "req/s", "p99"))
-        for point, _, _, _ in POINTS:
+        for point, *_ in POINTS:
             mine = {r["run"]: r for r in results.get((point, "raftlb"), [])}
             for other in ("haproxy", "nginx"):
                 # pairs of one run; a run that failed for either proxy is left out
