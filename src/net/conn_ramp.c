@@ -20,14 +20,17 @@ static void ewma(double *avg, double sample, double rise_share)
 
 void conn_ramp_put(struct conn_ramp *r, double now)
 {
+    r->close_share -= r->close_share / EWMA_SHARE;
     if (r->last_put > 0)
         ewma(&r->put_gap_s, now - r->last_put, EWMA_SHARE);
     r->last_put = now;
 }
 
-void conn_ramp_closed(struct conn_ramp *r, double now)
+bool conn_ramp_closed(struct conn_ramp *r)
 {
-    r->last_close = now;
+    bool was = r->close_share > CONN_RAMP_CLOSE_SHARE;
+    r->close_share += (1.0 - r->close_share) / EWMA_SHARE;
+    return !was && r->close_share > CONN_RAMP_CLOSE_SHARE;
 }
 
 void conn_ramp_answered(struct conn_ramp *r, double took_s)
@@ -37,7 +40,7 @@ void conn_ramp_answered(struct conn_ramp *r, double took_s)
 
 bool conn_ramp_may_open(const struct conn_ramp *r)
 {
-    if (r->last_close > r->last_put)
+    if (r->close_share > CONN_RAMP_CLOSE_SHARE)
         return true; /* none comes back idle: nothing to wait for */
     if (r->opening >= CONN_RAMP_OPENING_MAX)
         return false;

@@ -389,9 +389,9 @@ void upstream_pool_closed(struct upstream_pool *p, const struct upstream_key *ke
     struct upstream_group *g = group_for(p, key);
     if (g == NULL)
         return;
-    conn_ramp_closed(&g->ramp, ev_now(p->loop));
-    while (g->qhead != NULL)
-        wake_first(g);
+    if (conn_ramp_closed(&g->ramp))
+        while (g->qhead != NULL)
+            wake_first(g);
 }
 
 void upstream_pool_answered(struct upstream_pool *p, struct upstream_waiter *w)

@@ -136,8 +136,9 @@ int upstream_pool_get(struct upstream_pool *p, const struct upstream_key *key,
 void upstream_pool_done(struct upstream_pool *p, struct upstream_waiter *w);
 
 /* A connection of `key` was answered and then closed instead of parked (the
- * server or the request said close): recorded for conn_ramp (conn_ramp_closed),
- * and every request queued for `key` is woken to open its own. */
+ * server or the request said close): recorded for conn_ramp (conn_ramp_closed);
+ * when that makes it a server that closes its connections, every request
+ * queued for `key` is woken to open its own. */
 void upstream_pool_closed(struct upstream_pool *p, const struct upstream_key *key);
 
 /* The waiter's new connection was answered (its response head came):

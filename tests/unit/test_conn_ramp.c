@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -26,23 +27,40 @@ static void test_opens_until_the_bound_when_nothing_is_measured(void **state)
 }
 
 /* A server that closes each connection after its answer: nothing comes back
- * idle to wait for, so a request opens whatever is opening already, until a
- * connection comes back idle again. */
+ * idle to wait for, so once most answered connections were closed (a moving
+ * share over CONN_RAMP_CLOSE_SHARE: the sixth close in a row) a request opens
+ * whatever is opening already, until connections come back idle again; a
+ * keep-alive server that closes one connection in a thousand keeps its pacing. */
 static void test_opens_while_answered_connections_close(void **state)
 {
     struct conn_ramp r = {0};
+    double t = 5.0;
     (void)state;
     r.waiting = 1000;
     r.opening = CONN_RAMP_OPENING_MAX;
     assert_false(conn_ramp_may_open(&r));
-    conn_ramp_closed(&r, 5.0);
+    for (int i = 0; i < 5; i++)
+        assert_false(conn_ramp_closed(&r));
+    assert_false(conn_ramp_may_open(&r));
+    assert_true(conn_ramp_closed(&r)); /* told once, when it changes */
     assert_true(conn_ramp_may_open(&r));
+    assert_false(conn_ramp_closed(&r));
     r.opening = 10 * CONN_RAMP_OPENING_MAX;
     assert_true(conn_ramp_may_open(&r));
-    conn_ramp_put(&r, 5.5);
+    for (int i = 0; i < 3; i++, t += 0.001)
+        conn_ramp_put(&r, t);
     assert_false(conn_ramp_may_open(&r));
-    conn_ramp_closed(&r, 6.0);
-    assert_true(conn_ramp_may_open(&r));
+
+    memset(&r, 0, sizeof(r));
+    r.waiting = 1000;
+    r.opening = CONN_RAMP_OPENING_MAX;
+    for (int i = 0; i < 10000; i++, t += 0.0001) {
+        if (i % 1000 == 999)
+            assert_false(conn_ramp_closed(&r));
+        else
+            conn_ramp_put(&r, t);
+        assert_false(conn_ramp_may_open(&r));
+    }
 }
 
 /* A server that accepts slowly: connections come back idle every 0.1 ms while a

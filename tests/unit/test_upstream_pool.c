@@ -369,19 +369,19 @@ static void test_upstream_pool_refused_force(void **state)
     ev_loop_destroy(loop);
 }
 
-/* A server that closes its connections after answering (HTTP/1.0): once one
- * such close is told, the requests queued for it are all woken, and they and
- * later ones open at once, past CONN_RAMP_OPENING_MAX (none would come back
- * idle to wait for). A connection parked again brings the bound back. */
+/* A server that closes its connections after answering (HTTP/1.0): once that
+ * is what most answered connections do (conn_ramp_closed), the requests queued
+ * for it are all woken, and they and later ones open at once, past
+ * CONN_RAMP_OPENING_MAX (none would come back idle to wait for). Connections
+ * parked again bring the bound back. */
 static void test_upstream_pool_closing_server(void **state)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct upstream_pool *p = upstream_pool_new(loop, PER_KEY, 1024);
     struct upstream_key ka = {"app", "s1", &addr_a, sizeof(struct sockaddr_in), NULL};
     struct upstream_waiter open[CONN_RAMP_OPENING_MAX], w[5];
-    struct timespec ms = {0, 2000000};
     size_t woke0;
-    int peer, fd;
+    int peer[3], fd[3];
     (void)state;
     addrs();
     memset(open, 0, sizeof(open));
@@ -397,6 +397,10 @@ static void test_upstream_pool_closing_server(void **state)
     assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[1], false, 0.001), UPSTREAM_WAIT);
 
     woke0 = nwoke;
+    for (int i = 0; i < 5; i++) /* not yet most of them */
+        upstream_pool_closed(p, &ka);
+    assert_int_equal(nwoke, woke0);
+    assert_true(w[0].queued && w[1].queued);
     upstream_pool_closed(p, &ka);
     assert_int_equal(nwoke, woke0 + 2);
     assert_ptr_equal(woke[woke0], &w[0]);
@@ -406,15 +410,19 @@ static void test_upstream_pool_closing_server(void **state)
         assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[i], false, 0.001),
                          UPSTREAM_OPEN);
 
-    /* later, a connection comes back idle: the bound holds again */
-    nanosleep(&ms, NULL);
-    ev_now_update(loop);
-    fd = pair(&peer);
-    assert_int_equal(upstream_pool_put(p, &ka, fd, NULL, 5.0), 0);
-    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[3], false, 0.001), fd);
+    /* connections come back idle: the bound holds again */
+    for (int i = 0; i < 3; i++) {
+        fd[i] = pair(&peer[i]);
+        assert_int_equal(upstream_pool_put(p, &ka, fd[i], NULL, 5.0), 0);
+    }
+    assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[3], false, 0.001), fd[2]);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fd[1]);
+    assert_int_equal(upstream_pool_take(p, &ka, NULL), fd[0]);
     assert_int_equal(upstream_pool_get(p, &ka, NULL, &w[4], false, 0.001), UPSTREAM_WAIT);
-    close(fd);
-    close(peer);
+    for (int i = 0; i < 3; i++) {
+        close(fd[i]);
+        close(peer[i]);
+    }
 
     for (unsigned i = 0; i < CONN_RAMP_OPENING_MAX; i++)
         upstream_pool_done(p, &open[i]);
