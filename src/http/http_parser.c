@@ -557,8 +557,7 @@ static int transfer_encoding_parse(struct http_msg *m, const char *b,
 
 /* Connection options (RFC 9110 §7.6.1). */
 static void connection_parse(struct http_msg *m, const char *b,
-                             const struct http_header *h, bool *ka,
-                             bool *upg)
+                             const struct http_header *h, bool *upg)
 {
     size_t pos = h->value.off, end = h->value.off + h->value.len, es, en;
 
@@ -568,7 +567,7 @@ static void connection_parse(struct http_msg *m, const char *b,
         if (eq_lower(b + es, en, "close", 5))
             m->conn_close = true;
         else if (eq_lower(b + es, en, "keep-alive", 10))
-            *ka = m->conn_keep_alive = true;
+            m->conn_keep_alive = true;
         else if (eq_lower(b + es, en, "upgrade", 7))
             *upg = true;
         else
@@ -646,7 +645,7 @@ static int fields_parse(struct http_msg *m, const char *b, size_t i,
 /* Interpret the fields that decide framing and connection handling. */
 static int fields_interpret(struct http_msg *m, const char *b,
                             const struct http_limits *lim, unsigned *te,
-                            bool *ka, bool *conn_upgrade, bool *has_upgrade)
+                            bool *conn_upgrade, bool *has_upgrade)
 {
     int rc;
 
@@ -673,7 +672,7 @@ static int fields_interpret(struct http_msg *m, const char *b,
                 return rc;
             break;
         case HTTP_HDR_CONNECTION:
-            connection_parse(m, b, h, ka, conn_upgrade);
+            connection_parse(m, b, h, conn_upgrade);
             break;
         case HTTP_HDR_UPGRADE:
             *has_upgrade = true;
@@ -694,8 +693,8 @@ static int request_finish(struct http_msg *m, const char *b,
                           const struct http_limits *lim)
 {
     unsigned te = 0;
-    bool ka = false, conn_upgrade = false, has_upgrade = false;
-    int rc = fields_interpret(m, b, lim, &te, &ka, &conn_upgrade, &has_upgrade);
+    bool conn_upgrade = false, has_upgrade = false;
+    int rc = fields_interpret(m, b, lim, &te, &conn_upgrade, &has_upgrade);
 
     if (rc != HTTP_OK)
         return rc;
@@ -732,7 +731,7 @@ static int request_finish(struct http_msg *m, const char *b,
     if (m->version_minor == 1)
         m->keep_alive = !m->conn_close;
     else
-        m->keep_alive = ka && !m->conn_close;
+        m->keep_alive = m->conn_keep_alive && !m->conn_close;
     m->upgrade = m->version_minor == 1 && has_upgrade && conn_upgrade;
     /* RFC 9110 §10.1.1: a 100-continue from an HTTP/1.0 client is ignored. */
     if (m->version_minor == 0)
@@ -744,8 +743,8 @@ static int response_finish(struct http_msg *m, const char *b,
                            const struct http_limits *lim)
 {
     unsigned te = 0;
-    bool ka = false, conn_upgrade = false, has_upgrade = false;
-    int rc = fields_interpret(m, b, lim, &te, &ka, &conn_upgrade, &has_upgrade);
+    bool conn_upgrade = false, has_upgrade = false;
+    int rc = fields_interpret(m, b, lim, &te, &conn_upgrade, &has_upgrade);
     unsigned st = m->status_code;
 
     if (rc != HTTP_OK)
@@ -753,7 +752,7 @@ static int response_finish(struct http_msg *m, const char *b,
     if (m->version_minor == 1)
         m->keep_alive = !m->conn_close;
     else
-        m->keep_alive = ka && !m->conn_close;
+        m->keep_alive = m->conn_keep_alive && !m->conn_close;
     if (m->has_transfer_encoding && m->has_content_length)
         return fail(m, 502, "both Content-Length and Transfer-Encoding");
     if (m->has_transfer_encoding && te != 3)

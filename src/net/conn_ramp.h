@@ -69,11 +69,11 @@ struct conn_ramp {
     uint32_t opening;  /* new connections not answered yet */
     uint32_t waiting;  /* requests queued for a connection */
     double last_put;   /* when a connection last came back idle (0: never) */
-    double close_share; /* moving share of answered connections closed instead
-                           of coming back idle (each counts for 1/8) */
     double put_gap_s;  /* moving average of the time between two of those */
     double answer_s;   /* moving average: new connection opened -> answered
                           (a slower sample counts for 1/2, a faster for 1/8) */
+    double close_share; /* moving share of answered connections closed instead
+                           of coming back idle (each counts for 1/8) */
 };
 
 /* A connection came back idle at time `now` (seconds). */

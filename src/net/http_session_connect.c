@@ -44,6 +44,16 @@ static bool server_reusable(const struct http_session *s)
            (s->stls == NULL || !SSL_has_pending(tls_conn_ssl(&s->stls->c)));
 }
 
+/* The worker's pool of idle server connections, made on first use (NULL when
+ * out of memory). */
+static struct upstream_pool *worker_pool(struct worker *w)
+{
+    if (w->upstream == NULL)
+        w->upstream = upstream_pool_new(w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
+                                        UPSTREAM_POOL_MAX);
+    return w->upstream;
+}
+
 /* The pool key of the session's server connection. */
 static void server_key(const struct http_session *s, struct upstream_key *key)
 {
@@ -63,10 +73,7 @@ void http_session_release_server_after_response(struct http_session *s)
     struct upstream_key key;
     ev_tstamp idle_s = UPSTREAM_POOL_IDLE_MAX_S;
 
-    if (s->w->upstream == NULL)
-        s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
-                                           UPSTREAM_POOL_MAX);
-    if (s->connected && s->w->upstream != NULL) {
+    if (s->connected && worker_pool(s->w) != NULL) {
         server_key(s, &key);
         if (server_reusable(s)) {
             if (s->timeout_server_s > 0 && s->timeout_server_s < idle_s)
@@ -223,9 +230,6 @@ static int acquire(struct http_session *s, const struct route_server *srv, bool 
         struct tls_conn *tc = NULL;
         struct upstream_key key = {s->pool, s->server, &s->saddr, s->saddr_len,
                                    srv->tls != NULL ? tls_client_ctx(srv->tls) : NULL};
-        if (s->w->upstream == NULL)
-            s->w->upstream = upstream_pool_new(s->w->loop, UPSTREAM_POOL_PER_SERVER_MAX,
-                                               UPSTREAM_POOL_MAX);
         s->waiter.wake = on_pool_wake;
         ev_tstamp now = ev_now(s->w->loop);
         double response_s = s->w->batch.response_s;
@@ -233,7 +237,9 @@ static int acquire(struct http_session *s, const struct route_server *srv, bool 
          * again: no response time (0) to compare with */
         if (s->waiting && now >= s->wait_since + CONN_RAMP_WAIT_TOTAL_MAX_S - 1e-4)
             response_s = 0.0;
-        fd = upstream_pool_get(s->w->upstream, &key, &tc, &s->waiter, force, response_s);
+        /* no pool (out of memory): upstream_pool_get says open */
+        fd = upstream_pool_get(worker_pool(s->w), &key, &tc, &s->waiter, force,
+                               response_s);
         if (fd == UPSTREAM_WAIT) {
             if (!s->waiting) {
                 s->waiting = true;

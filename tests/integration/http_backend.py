@@ -328,8 +328,9 @@ def _answer(c, name, method, target, headers, n, sha, ka10=False):
         return False
     else:
         body = ("%s %s\n" % (name, target)).encode()
+    ka = b"Connection: keep-alive\r\n" if ka10 else b""
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-              b"%s\r\n" % (len(body), b"Connection: keep-alive\r\n" if ka10 else b"") + (b"" if method == "HEAD" else body))
+              b"%s\r\n" % (len(body), ka) + (b"" if method == "HEAD" else body))
     return True
 
 
