@@ -18,6 +18,7 @@ HTTP_INTEGRATION_TESTS = \
 	tests/integration/test_http_upstream_reuse.py \
 	tests/integration/test_http_conn_ramp.py \
 	tests/integration/test_http_packets.py \
+	tests/integration/test_http_accept.py \
 	tests/integration/test_http_bulk.py \
 	tests/integration/test_http_upgrade.py \
 	tests/integration/test_tls_http.py \

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/tcp_acks.h"
+
 int listen_open(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 {
     int one = 1;
@@ -47,4 +49,11 @@ int listen_open(const struct sockaddr *addr, socklen_t len, char *err, size_t er
 fail:
     close(fd);
     return -1;
+}
+
+void listen_set_mode(int fd, bool http)
+{
+    int defer = http ? LISTEN_DEFER_S : 0;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
+    tcp_delay_acks(fd, http);
 }

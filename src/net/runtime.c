@@ -19,7 +19,6 @@
 #include "net/listen.h"
 #include "net/route.h"
 #include "net/session.h"
-#include "net/tcp_acks.h"
 #include "net/worker.h"
 #include "tls/tls_ctx.h"
 #include "util/log.h"
@@ -35,7 +34,7 @@ struct bind {
     socklen_t len;
     char text[sizeof(((struct conf_addr *)0)->text)];
     char frontend[CONF_NAME_MAX];
-    bool http; /* its frontend's mode: its sockets delay ACKs (binds_post) */
+    bool http; /* its frontend's mode (listen_set_mode, in binds_post) */
     int *fds;  /* per worker; the workers own the sockets once posted */
 };
 
@@ -219,11 +218,10 @@ static void binds_post(struct runtime *rt)
 {
     struct listener_spec *specs;
 
-    /* HTTP answers every request: its ACK rides on the response. Set on reused
-     * sockets too, in case a reload changed the mode */
+    /* on reused sockets too, in case a reload changed the mode */
     for (size_t i = 0; i < rt->nbinds; i++)
         for (size_t w = 0; w < rt->nworkers; w++)
-            tcp_delay_acks(rt->binds[i].fds[w], rt->binds[i].http);
+            listen_set_mode(rt->binds[i].fds[w], rt->binds[i].http);
     specs = calloc(rt->nbinds ? rt->nbinds : 1, sizeof(*specs));
     if (specs == NULL) {
         log_error("out of memory: the workers keep their listeners");

@@ -14,6 +14,7 @@ Exit codes of a test: 0 pass, 1 fail, 77 skip (automake conventions).
 import atexit
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -315,6 +316,21 @@ class Harness:
             except Exception:
                 pass
         self.procs = []
+
+
+def strace_sessions(lines):
+    """The calls of the thread that accepts, from Harness.strace's output,
+    split at each accepted connection: [(fd, [lines])]."""
+    out = []
+    tid = None
+    for line in lines:
+        m = re.match(r"(\d+)\s+accept4\(.*\)\s+= (\d+)$", line)
+        if m:
+            tid = m.group(1)
+            out.append((int(m.group(2)), []))
+        elif out and line.split(None, 1)[0] == tid:
+            out[-1][1].append(line)
+    return out
 
 
 def tcp_conf(frontends, pools, workers=2, extra_global="", grace="5s"):

@@ -14,7 +14,7 @@ import signal
 import socket
 import time
 
-from harness import check, connect, free_port, main, tcp_conf
+from harness import check, connect, free_port, main, strace_sessions, tcp_conf
 
 SESSIONS = 20
 TRACED = "accept4,recvfrom,getsockopt,shutdown,epoll_ctl,connect,close"
@@ -27,21 +27,6 @@ def wait_for(what, timeout):
             return True
         time.sleep(0.05)
     return False
-
-
-def segments(lines):
-    """The calls of the thread that accepts, split at each accepted connection:
-    [(fd, [lines])]."""
-    out = []
-    tid = None
-    for line in lines:
-        m = re.match(r"(\d+)\s+accept4\(.*\)\s+= (\d+)$", line)
-        if m:
-            tid = m.group(1)
-            out.append((int(m.group(2)), []))
-        elif out and line.split(None, 1)[0] == tid:
-            out[-1][1].append(line)
-    return out
 
 
 def test(h):
@@ -79,7 +64,7 @@ def test(h):
 
     failed = [l for l in lines if "epoll_ctl(" in l and re.search(r"= -1 E", l)]
     check(not failed, "no epoll_ctl failed (%s)" % failed[:3])
-    segs = segments(lines)
+    segs = strace_sessions(lines)
     check(len(segs) == SESSIONS, "%d accepted connections traced (%d)"
           % (SESSIONS, len(segs)))
     early = 0
