@@ -526,6 +526,71 @@ void http_session_watchers(struct http_session *s)
         side_watch(loop, &s->srd, &s->swr, s->stls, srd, swr);
 }
 
+/* ST_PROXY, down: parses response heads, relays the response. */
+static int response_drive(struct http_session *s)
+{
+    int rc, status;
+    bool interim;
+
+    for (;;) {
+        if (response_head(s) != 0)
+            return -1;
+        if (s->state != ST_PROXY)
+            return 0;
+        /* a 1xx head is queued (response_head stops at each) */
+        interim = !s->resp_head_done && http_pipe_pending(&s->down);
+        if (s->resp_head_done) {
+            status = http_pipe_frame(&s->down);
+            if (status != 0) {
+                log_info("%s: bad response body from %s: %s", s->frontend, s->server,
+                         s->down.ch.error ? s->down.ch.error : "?");
+                http_session_end(s, "server_error");
+                return -1;
+            }
+            if (s->s_eof && !s->down.done && s->down.pos + s->down.ready == s->down.len) {
+                if (s->down.body == HTTP_BODY_CLOSE) {
+                    s->down.done = true;
+                } else if (!http_pipe_pending(&s->down)) {
+                    http_session_end(s, "server_closed");
+                    return -1;
+                }
+            }
+        }
+        if (!s->s_quick && s->connected && !s->s_eof && (s->ttfb > 0 || s->down.len > 0) &&
+            !(s->resp_head_done && s->down.done)) {
+            /* part of the response came, the rest is to come: acknowledge at once,
+             * or a server using Nagle's algorithm holds the rest back until our
+             * delayed ACK (40 ms and more). Once per response: the socket stays
+             * in quick-ACK mode until the next request goes out */
+            tcp_delay_acks(s->sfd, false);
+            s->s_quick = true;
+        }
+        {
+            uint64_t before = s->bytes_out;
+            /* a small body leaves with its head: one write, one TLS record */
+            http_pipe_coalesce(&s->down, DOWN_COALESCE_MAX);
+            /* the last bytes of a response after which we close take the FIN
+             * along (response_done closes at once) */
+            s->down.fin_follows = s->ctls == NULL && s->resp_head_done && closes_after(s);
+            rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
+            s->down.fin_follows = false;
+            if (s->bytes_out != before)
+                s->c_active = ev_now(s->w->loop);
+        }
+        if (rc < 0) {
+            http_session_end(s, "client_error");
+            return -1;
+        }
+        if (s->resp_head_done && s->down.done && !http_pipe_pending(&s->down))
+            return response_done(s);
+        /* a 1xx went out whole and more of the answer came in the same read
+         * (103 then 200 in one segment): no read event will come for those
+         * bytes, so on to the next head now */
+        if (!interim || http_pipe_pending(&s->down) || s->down.len == 0)
+            return 0;
+    }
+}
+
 static int proxy_drive(struct http_session *s)
 {
     int rc, status;
@@ -576,56 +641,7 @@ static int proxy_drive(struct http_session *s)
         }
     }
 
-    /* down: the response */
-    if (response_head(s) != 0)
-        return -1;
-    if (s->state != ST_PROXY)
-        return 0;
-    if (s->resp_head_done) {
-        status = http_pipe_frame(&s->down);
-        if (status != 0) {
-            log_info("%s: bad response body from %s: %s", s->frontend, s->server,
-                     s->down.ch.error ? s->down.ch.error : "?");
-            http_session_end(s, "server_error");
-            return -1;
-        }
-        if (s->s_eof && !s->down.done && s->down.pos + s->down.ready == s->down.len) {
-            if (s->down.body == HTTP_BODY_CLOSE) {
-                s->down.done = true;
-            } else if (!http_pipe_pending(&s->down)) {
-                http_session_end(s, "server_closed");
-                return -1;
-            }
-        }
-    }
-    if (!s->s_quick && s->connected && !s->s_eof && (s->ttfb > 0 || s->down.len > 0) &&
-        !(s->resp_head_done && s->down.done)) {
-        /* part of the response came, the rest is to come: acknowledge at once,
-         * or a server using Nagle's algorithm holds the rest back until our
-         * delayed ACK (40 ms and more). Once per response: the socket stays
-         * in quick-ACK mode until the next request goes out */
-        tcp_delay_acks(s->sfd, false);
-        s->s_quick = true;
-    }
-    {
-        uint64_t before = s->bytes_out;
-        /* a small body leaves with its head: one write, one TLS record */
-        http_pipe_coalesce(&s->down, DOWN_COALESCE_MAX);
-        /* the last bytes of a response after which we close take the FIN
-         * along (response_done closes at once) */
-        s->down.fin_follows = s->ctls == NULL && s->resp_head_done && closes_after(s);
-        rc = side_send(s->cfd, s->ctls, &s->down, &s->bytes_out);
-        s->down.fin_follows = false;
-        if (s->bytes_out != before)
-            s->c_active = ev_now(s->w->loop);
-    }
-    if (rc < 0) {
-        http_session_end(s, "client_error");
-        return -1;
-    }
-    if (s->resp_head_done && s->down.done && !http_pipe_pending(&s->down))
-        return response_done(s);
-    return 0;
+    return response_drive(s);
 }
 
 int http_session_drive(struct http_session *s)

@@ -124,15 +124,19 @@ class Response:
         self.length = 0
         self.sha = None
         self.raw_head = b""
+        self.interim = []  # heads of the 1xx responses before this one
 
     def header(self, name, default=None):
         return self.headers.get(name.lower(), default)
 
 
 def read_response(r, method="GET", hash_body=False):
-    """Reads one final response (1xx skipped) from Reader `r`."""
+    """Reads one final response from Reader `r`; the heads of the interim (1xx)
+    responses before it are in resp.interim."""
+    interim = []
     while True:
         resp = Response()
+        resp.interim = interim
         status_line = r.line()
         parts = status_line.split(b" ", 2)
         resp.status = int(parts[1])
@@ -146,6 +150,7 @@ def read_response(r, method="GET", hash_body=False):
             resp.headers[k.strip().lower().decode()] = v.strip().decode("latin-1")
         resp.raw_head = b"\r\n".join(head)
         if 100 <= resp.status < 200:
+            interim.append(resp.raw_head)
             continue
         break
     sink = hashlib.sha256() if hash_body else None
@@ -313,6 +318,14 @@ def _answer(c, name, method, target, headers, n, sha, ka10=False):
                 part = data[i:i + step]
                 c.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
             c.sendall(b"0\r\n\r\n")
+        return True
+    elif target.startswith("/hints/"):
+        # N interim responses (103 Early Hints) and the final one in one write
+        hints = b"".join(b"HTTP/1.1 103 Early Hints\r\nLink: </s%d.css>; rel=preload"
+                         b"\r\n\r\n" % i for i in range(int(target.split("/")[2])))
+        body = ("%s %s\n" % (name, target)).encode()
+        c.sendall(hints + b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+                  + (b"" if method == "HEAD" else body))
         return True
     elif target.startswith("/slow/"):
         time.sleep(int(target.split("/")[2]) / 1000.0)

@@ -1,7 +1,8 @@
 """HTTP mode: several requests on one client connection, pipelined requests
 answered in order, HEAD/204/304 answered without a body (and the connection
 still usable after them), X-Forwarded-For/-Proto added, Host preserved,
-Expect: 100-continue forwarded, HTTP/1.0 and Connection: close end the
+Expect: 100-continue forwarded, interim responses (two 103 in one segment
+with the 200) relayed in order, HTTP/1.0 and Connection: close end the
 connection, max_keepalive_requests honoured, one access-log line per request;
 an absolute-form target reaches the server as origin-form with the Host of
 its authority."""
@@ -93,6 +94,15 @@ def test(h):
     resp = read_response(rd)
     check(resp.status == 200 and b"len=4" in resp.body and b"expect=100-continue"
           in resp.body, "body sent after 100 reached the server")
+
+    # interim responses that came in one segment with the final one: all
+    # relayed, in order, and the final one not held back for another read
+    s.sendall(get("/hints/2"))
+    resp = read_response(rd)
+    firsts = [h.split(b"\r\n")[0] for h in resp.interim]
+    check(firsts == [b"HTTP/1.1 103 Early Hints"] * 2 and b"</s1.css>" in resp.interim[1]
+          and resp.body == b"b1 /hints/2\n",
+          "two 103 Early Hints and the 200 of one segment relayed (%s)" % firsts)
 
     # Connection: close ends the connection after the response
     s.sendall(get("/bye", extra="Connection: close\r\n") + get("/never"))
