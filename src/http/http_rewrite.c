@@ -88,7 +88,6 @@ static bool is_hop_by_hop(enum http_hdr id)
     case HTTP_HDR_KEEP_ALIVE:
     case HTTP_HDR_PROXY_CONNECTION:
     case HTTP_HDR_TE:
-    case HTTP_HDR_TRAILER:
     case HTTP_HDR_TRANSFER_ENCODING:
     case HTTP_HDR_CONTENT_LENGTH:
         return true;

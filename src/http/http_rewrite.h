@@ -10,8 +10,9 @@
  *     differs), added as "Host: h" first when the request has none (1.0);
  *     asterisk-form is sent as it is;
  *   - hop-by-hop fields removed: Connection and every field it names,
- *     Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade (kept only when the
- *     request is an upgrade the caller lets through, and in a 101);
+ *     Keep-Alive, Proxy-Connection, TE, Upgrade (kept only when the request
+ *     is an upgrade the caller lets through, and in a 101); Trailer is not
+ *     one (RFC 9110 §6.6.2: it announces the trailer fields, which pass);
  *   - framing re-emitted by the proxy itself: exactly one Content-Length or
  *     "Transfer-Encoding: chunked", never both, never the client's text;
  *   - X-Forwarded-For appended to, X-Forwarded-Proto replaced, Forwarded

@@ -67,7 +67,7 @@ static void test_http_rewrite_request_hop_by_hop_removed(void **state)
                   "\r\nTrailer: X\r\nUpgrade: h2c\r\nX-Hop: secret\r\n"
                   "Content-Length: 3\r\nX-Keep: 1\r\n\r\nabc",
                   &fwd,
-                  "POST /p HTTP/1.1\r\nHost: h\r\nX-Keep: 1\r\n"
+                  "POST /p HTTP/1.1\r\nHost: h\r\nTrailer: X\r\nX-Keep: 1\r\n"
                   "Content-Length: 3\r\nConnection: close\r\n"
                   "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
                   "Forwarded: for=192.0.2.7;proto=https\r\n\r\n");
