@@ -116,6 +116,11 @@ struct conf_pool {
     size_t retry_status_count;
     uint32_t timeout_connect_ms;      /* default 2s */
     uint32_t timeout_server_ms;       /* default 30s */
+    /* how long a kept server connection may wait idle in a worker's pool (http
+     * mode); below the servers' own keep-alive timeout, so that a request never
+     * meets a server closing its end (Node.js, uvicorn and Apache close after
+     * 5 s); default 4s, and never more than timeout_server */
+    uint32_t timeout_server_idle_ms;
     enum conf_health health;          /* default none */
     char *health_method;              /* default "GET" */
     char *health_path;                /* default "/" */

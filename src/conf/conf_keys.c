@@ -815,6 +815,7 @@ static const struct conf_key pool_keys[] = {
     KEY("retry_on_status", set_retry_on_status, retry_status_lo, 0, 0),
     KEY("timeout_connect", set_duration, timeout_connect_ms, 1, HOUR),
     KEY("timeout_server", set_duration, timeout_server_ms, 1, 24 * HOUR),
+    KEY("timeout_server_idle", set_duration, timeout_server_idle_ms, 1, HOUR),
     KEYE("health", health, conf_health_names),
     KEY("health_method", set_health_method, health_method, 0, 0),
     KEY("health_path", set_health_path, health_path, 0, 0),
@@ -947,6 +948,7 @@ int conf_pool_defaults(struct conf_pool *p)
     p->retry_status_count = 2;
     p->timeout_connect_ms = 2 * SEC;
     p->timeout_server_ms = 30 * SEC;
+    p->timeout_server_idle_ms = 4 * SEC;
     p->health = CONF_HEALTH_NONE;
     p->health_method = strdup("GET");
     p->health_path = strdup("/");

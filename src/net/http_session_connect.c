@@ -65,13 +65,13 @@ static void server_key(const struct http_session *s, struct upstream_key *key)
 }
 
 /* After a complete response: parks the server connection in the worker's pool
- * when it is reusable (idle timeout: min(timeout_server, 5 s)), else tells the
- * pool that this server's connection closed after its answer (conn_ramp.h),
- * then releases the rest. */
+ * when it is reusable (idle timeout: timeout_server_idle, at most
+ * timeout_server), else tells the pool that this server's connection closed
+ * after its answer (conn_ramp.h), then releases the rest. */
 void http_session_release_server_after_response(struct http_session *s)
 {
     struct upstream_key key;
-    ev_tstamp idle_s = UPSTREAM_POOL_IDLE_MAX_S;
+    ev_tstamp idle_s = s->timeout_server_idle_s;
 
     if (s->connected && worker_pool(s->w) != NULL) {
         server_key(s, &key);
@@ -176,6 +176,7 @@ int http_session_connect_next(struct http_session *s)
         s->retries = pool->retries;
         s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
+        s->timeout_server_idle_s = pool->timeout_server_idle_ms / 1000.0;
     }
     idx = pick_untried(s, pool);
     if (idx < 0) {

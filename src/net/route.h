@@ -103,6 +103,7 @@ struct route_pool {
     size_t retry_status_count;
     uint32_t timeout_connect_ms;
     uint32_t timeout_server_ms;
+    uint32_t timeout_server_idle_ms; /* in the upstream pool (http mode) */
     struct route_server *servers;
     size_t server_count;
     struct route_counter *counter; /* the pool's own (hash fallbacks), never NULL */

@@ -43,7 +43,6 @@
  * worker with 1,000 clients open and close a server connection per request). */
 #define UPSTREAM_POOL_PER_SERVER_MAX 1024u
 #define UPSTREAM_POOL_MAX            8192u
-#define UPSTREAM_POOL_IDLE_MAX_S     5.0
 
 struct upstream_pool;
 

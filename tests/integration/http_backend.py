@@ -377,10 +377,14 @@ class MiniServer:
     seconds before each answer; `probe(sock, target)`: called once each request
     has been read, before the answer (a test can look at the socket); `split`:
     the head and the body go in two writes, as many application servers send
-    them (Nagle's algorithm stays on, as Python leaves it)."""
+    them (Nagle's algorithm stays on, as Python leaves it); `idle_close`: seconds
+    after which a connection waiting for its next request is closed (Node.js
+    closes after 5 s), 0: never."""
 
-    def __init__(self, policy, accept_gap=0.0, delay=0.0, probe=None, split=False):
+    def __init__(self, policy, accept_gap=0.0, delay=0.0, probe=None, split=False,
+                 idle_close=0.0):
         self.policy = policy
+        self.idle_close = idle_close
         self.probe = probe
         self.split = split
         self.accept_gap = accept_gap
@@ -413,10 +417,13 @@ class MiniServer:
         try:
             n = 0
             while True:
+                if self.idle_close and n > 0:
+                    c.settimeout(self.idle_close)
                 try:
                     start = rd.line()
-                except EOFError:
+                except (EOFError, TimeoutError):
                     return
+                c.settimeout(None)
                 method, target, _ = start.decode().split(" ")
                 length = 0
                 while True:

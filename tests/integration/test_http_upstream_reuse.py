@@ -1,7 +1,8 @@
 """HTTP mode, keep-alive connections to servers (per-worker upstream pool):
 sequential requests reuse one server connection; a server that answers with
 Connection: close is never reused; a pooled connection the server closed is
-not used again; a reused connection that fails after a GET was sent is retried
+not used again, nor one idle for longer than timeout_server_idle (before a
+server closes it itself); a reused connection that fails after a GET was sent is retried
 on a fresh one, a POST whose body went up is never replayed (502); a reload that
 changes a server's address stops reuse of the old one; no descriptor leak;
 `reused=0|1` in the access log."""
@@ -179,6 +180,31 @@ def test(h):
           "one (%d, %d accepts)" % (rz.status, quitter.accepts))
     s.close()
     r5.stop()
+
+    # a server that closes idle connections itself (Node.js, after 5 s): the
+    # pool lets its idle connections go before (timeout_server_idle), so a
+    # request never meets the server closing its end, and a POST never gets
+    # the 502 of that race. Server: 0.5 s; pool: 0.3 s.
+    idler = MiniServer(lambda c, n, m: "keep", idle_close=0.5)
+    front6 = free_port()
+    conf6 = http_conf([("web", front6, "app", [])],
+                      [("app", [("s1", idler.port)], ["timeout_server_idle = 300ms"])],
+                      workers=1)
+    r6 = h.raftlb(conf6, [front6], name="r6.ini")
+    s = connect(front6)
+    rd = Reader(s)
+    got = []
+    for gap in (0, 0.1, 0.45, 0.49, 0.5, 0.51, 0.2):
+        time.sleep(gap)
+        before = idler.accepts
+        s.sendall(b"POST /i HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        got.append((gap, read_response(rd).status, idler.accepts - before))
+    s.close()
+    check([g[1] for g in got] == [200] * 7 and [g[2] for g in got] == [1, 0, 1, 1, 1, 1, 0],
+          "POSTs after 0.1 and 0.2 s reuse the connection, after 0.45 to 0.51 s take "
+          "a new one, all answered (gap, status, new connections: %s)" % got)
+    r6.stop()
+    idler.stop()
 
     # 5. a reload that changes a server's address never reuses the old one
     p2, b2 = start_backend(h, "b2")

@@ -782,6 +782,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_int_equal(p->retries, 2);
     assert_int_equal(p->timeout_connect_ms, 2000);
     assert_int_equal(p->timeout_server_ms, 30000);
+    assert_int_equal(p->timeout_server_idle_ms, 4000);
     assert_int_equal(p->health, CONF_HEALTH_NONE);
     assert_string_equal(p->health_method, "GET");
     assert_string_equal(p->health_path, "/");
@@ -1061,6 +1062,7 @@ static void test_conf_example_shows_every_key(void **state)
                                        "retry_on_status",
                                        "timeout_connect",
                                        "timeout_server",
+                                       "timeout_server_idle",
                                        "health",
                                        "health_method",
                                        "health_path",
