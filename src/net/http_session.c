@@ -735,10 +735,13 @@ int http_session_client_read(struct http_session *s)
     }
     n = side_recv(s->cfd, s->ctls, p->in + p->len, p->cap - p->len);
     if (n > 0) {
-        /* a request body that fills the buffer in one read is a large one:
-         * the full-size buffer for the rest of it (as for responses) */
-        bool bulk = (s->state == ST_CONNECT || s->state == ST_PROXY) && !p->done &&
-                    (uint32_t)n == p->cap - p->len && n >= BULK_AFTER_READ_BYTES;
+        /* a request body (or a tunnel's stream) that fills the buffer in one
+         * read is a large one: the full-size buffer for the rest of it (as for
+         * responses) */
+        bool bulk = (s->state == ST_CONNECT || s->state == ST_PROXY ||
+                     s->state == ST_TUNNEL) &&
+                    !p->done && (uint32_t)n == p->cap - p->len &&
+                    n >= BULK_AFTER_READ_BYTES;
         if (s->state == ST_HEAD && p->len == 0 && s->requests > 0)
             ctimer_set(s, head_timeout(s)); /* first byte of the next head */
         p->len += (uint32_t)n;

@@ -1,13 +1,14 @@
 """WebSocket upgrade in HTTP mode: a GET with `Connection: upgrade` and
 `Upgrade: websocket` goes to the server with both kept; its 101 turns the
 connection into a tunnel. Checked against a WebSocket echo server (threads of
-this process, plain or TLS): frames echoed, 1 MB each way (SHA-256), a frame sent
-in the same write as the request head, bytes the server sends with its 101,
-half-close both ways, the server's close reaching the client as EOF,
-timeout_tunnel closing an idle tunnel (and not a busy one), the access line
-written at the end with the bytes both ways; the upgrade never takes a pooled
-server connection; a connect failure before the 101 is retried. Refused upgrades: h2c, a wrong token, a missing Connection: upgrade and
-HTTP/1.0 reach the server without Upgrade; a non-101 answer keeps the client
+this process, plain or TLS): frames echoed, 1 MB each way (SHA-256) in large
+reads each way (strace), a frame sent in the same write as the request head,
+bytes the server sends with its 101, half-close both ways, the server's close
+reaching the client as EOF, timeout_tunnel closing an idle tunnel (and not a
+busy one), the access line written at the end with the bytes both ways; the
+upgrade never takes a pooled server connection; a connect failure before the
+101 is retried. Refused upgrades: h2c, a wrong token, a missing Connection:
+upgrade and HTTP/1.0 reach the server without Upgrade; a non-101 answer keeps the client
 connection for another request; a 101 to a plain request is a 502. The echo
 again through a TLS frontend, and to a TLS server.
 
@@ -18,6 +19,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -338,12 +340,27 @@ def run(h, r, ws, wss, ca, f_main, f_idle, f_tls, f_retry, f_tlsback):
           "the server received Upgrade: websocket and Connection: upgrade")
     check(ws.heads[-1].startswith("GET /ws HTTP/1.1"), "as a GET /ws HTTP/1.1")
 
-    # 1 MB each way, hashed
+    # 1 MB each way, hashed, in large reads: once a read fills a side's
+    # standard buffer the rest of its stream goes through a larger one (8 KiB
+    # reads would take at least 128 per side; strace, when it can trace here)
+    tracer, out = h.strace(r, "recvfrom", name="strace-tunnel.out")
     t0 = time.monotonic()
     sent, got, n = big_exchange(st)
     check(sent == got and n == 1 << 20,
           "1 MB through the tunnel each way, SHA-256 equal (%.2f s)"
           % (time.monotonic() - t0))
+    if tracer is not None:
+        time.sleep(0.2)
+        tracer.signal(signal.SIGINT)
+        check(tracer.wait(10) is not None, "strace detached")
+        reads = {}
+        with open(out) as f:
+            for line in f:
+                m = re.search(r"recvfrom\((\d+),.*\) = (\d+)$", line.rstrip("\n"))
+                if m and int(m.group(2)) > 0:
+                    reads[m.group(1)] = reads.get(m.group(1), 0) + 1
+        check(len(reads) == 2 and max(reads.values()) < 100,
+              "each side's 1 MB in fewer than 100 reads (reads per fd: %s)" % reads)
 
     # half-close: the client's FIN reaches the server, the other way stays open
     ws.peer_eof.clear()
