@@ -28,16 +28,16 @@
 
 /* Whether the server connection may carry another request: the response was
  * framed to its end (never until-close) with nothing after it, the whole
- * request went up, and neither side asked to close. An HTTP/1.0 request goes
- * up with "Connection: keep-alive" (http_rewrite.h); the server keeps the
- * connection only if its response says so too (RFC 9112 §9.3: a server may
- * answer HTTP/1.1 to it and still close). */
+ * request went up, and neither side asked to close. The response's version
+ * decides (RFC 9112 §9.3, resp.keep_alive): an HTTP/1.0 request goes up with
+ * "Connection: keep-alive" (http_rewrite.h), and an HTTP/1.1 answer without
+ * "close" keeps the connection (Python's http.server does not repeat the
+ * keep-alive; NGINX, Node.js and Go do), an HTTP/1.0 answer only with it. */
 static bool server_reusable(const struct http_session *s)
 {
     const struct http_pipe *d = &s->down;
     return s->connected && s->sfd >= 0 && !s->s_eof && !s->send_failed && s->up_sent &&
            s->up.done && s->resp_head_done && s->resp.keep_alive &&
-           (s->req.version_minor >= 1 || s->resp.conn_keep_alive) &&
            d->body != HTTP_BODY_CLOSE &&
            d->body != HTTP_BODY_TUNNEL && d->done && d->pos + d->ready == d->len &&
            !s->w->draining &&
