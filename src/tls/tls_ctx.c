@@ -141,6 +141,7 @@ static const char *ssl_reason(const char *no_pem, char *buf, size_t len)
 
 static int server_idx = -1;
 static int client_idx = -1;
+static int hello_idx = -1; /* SSL: 1 + the certificate its ClientHello's SNI picks */
 static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
 
 static void cert_entry_clear(struct cert_entry *e)
@@ -186,12 +187,13 @@ static void idx_init(void)
 {
     server_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, server_data_free);
     client_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, client_data_free);
+    hello_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 static bool idx_ready(void)
 {
     pthread_once(&idx_once, idx_init);
-    return server_idx >= 0 && client_idx >= 0;
+    return server_idx >= 0 && client_idx >= 0 && hello_idx >= 0;
 }
 
 static struct server_data *server_data_of(const SSL *ssl)
@@ -529,6 +531,89 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
     return ret;
 }
 
+/* ---- resumption under the right name ---------------------------------------------- *
+ * RFC 6066 §3: a server MUST NOT resume a session for a different server name. A
+ * client that offers the ticket of a.test while asking for b.test would otherwise be
+ * answered as a.test, with no certificate at all (OpenSSL resumes it: no name is
+ * kept with a TLS 1.3 session, and at the time a ticket is decrypted the SNI is not
+ * known yet). So with several certificates each ticket carries the index of the
+ * certificate its session was made with, the ClientHello's SNI is looked at before
+ * any ticket, and a ticket made for another certificate gets a full handshake (with
+ * the right certificate) and a new ticket. Tickets of one certificate's several
+ * names resume across them, as the same certificate proves each. */
+
+/* Before anything else of a ClientHello: the certificate its SNI picks. */
+static int client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+    struct server_data *d = server_data_of(ssl);
+    const unsigned char *p;
+    size_t len, idx = 0;
+    char host[256];
+
+    (void)alert, (void)arg;
+    /* server_name: a 2-byte list length, then type 0 (host_name), 2-byte length */
+    if (d != NULL && SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) == 1 &&
+        len >= 5 && (size_t)((p[0] << 8) | p[1]) == len - 2 &&
+        p[2] == TLSEXT_NAMETYPE_host_name) {
+        size_t n = (size_t)((p[3] << 8) | p[4]);
+        if (n > 0 && n < sizeof(host) && n <= len - 5) {
+            memcpy(host, p + 5, n);
+            host[n] = '\0';
+            idx = pick_cert(d, host);
+        }
+    }
+    SSL_set_ex_data(ssl, hello_idx, (void *)(uintptr_t)(idx + 1));
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The certificate this handshake's SNI picks (client_hello_cb). */
+static uint32_t hello_cert(const SSL *ssl)
+{
+    uintptr_t v = (uintptr_t)SSL_get_ex_data(ssl, hello_idx);
+    return v > 0 ? (uint32_t)(v - 1) : 0;
+}
+
+/* A ticket is about to be made: it carries its certificate's index. */
+static int ticket_made_cb(SSL *ssl, void *arg)
+{
+    uint32_t idx = hello_cert(ssl);
+    unsigned char b[4] = {(unsigned char)(idx >> 24), (unsigned char)(idx >> 16),
+                          (unsigned char)(idx >> 8), (unsigned char)idx};
+    (void)arg;
+    return SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl), b, sizeof(b));
+}
+
+/* A ticket was decrypted (or was empty, or could not be): OpenSSL's own answers,
+ * except for a ticket made for another certificate (see above). */
+static SSL_TICKET_RETURN ticket_read_cb(SSL *ssl, SSL_SESSION *sess,
+                                        const unsigned char *keyname, size_t keyname_len,
+                                        SSL_TICKET_STATUS status, void *arg)
+{
+    void *data;
+    size_t len;
+
+    (void)keyname, (void)keyname_len, (void)arg;
+    switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW:
+        if (SSL_SESSION_get0_ticket_appdata(sess, &data, &len) == 1 && len == 4) {
+            const unsigned char *b = data;
+            uint32_t idx = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+                           (uint32_t)b[2] << 8 | b[3];
+            if (idx != hello_cert(ssl))
+                return SSL_TICKET_RETURN_IGNORE_RENEW;
+        }
+        return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE
+                                            : SSL_TICKET_RETURN_USE_RENEW;
+    case SSL_TICKET_NONE:
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:
+        return SSL_TICKET_RETURN_ABORT;
+    }
+}
+
 int tls_server_rotate_ticket_keys(struct tls_server *srv)
 {
     struct server_data *d = SSL_CTX_get_ex_data(srv->ctx, server_idx);
@@ -700,8 +785,11 @@ int tls_server_new(const struct conf_frontend *fe, const char *conf_path,
     /* Stateless tickets only: no server-side session cache to size or lock. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
-    if (fe->cert_count > 1)
+    if (fe->cert_count > 1) {
         SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+        SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+        SSL_CTX_set_session_ticket_cb(ctx, ticket_made_cb, ticket_read_cb, NULL);
+    }
     if (fe->mode == CONF_MODE_HTTP)
         SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 

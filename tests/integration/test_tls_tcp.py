@@ -1,7 +1,8 @@
 """TLS in TCP mode: `raftlb -t` names certificate problems as FILE:LINE; a TLS
 frontend relays 20 MB both ways (SHA-256 checked, close_notify half-close), picks
-its certificate by SNI, speaks to `openssl s_client`, closes a client that never
-finishes its handshake after timeout_tls_handshake and survives a plain-text
+its certificate by SNI, resumes a session only under a name of the certificate it
+was made with (TLS 1.2 and 1.3 tickets), speaks to `openssl s_client`, closes a
+client that never finishes its handshake after timeout_tls_handshake and survives a plain-text
 client; SIGHUP serves a new certificate to new connections while an established
 one keeps working (and a bad one keeps the old configuration); a server with
 `tls verify=on ca=...` is reached over TLS, and with the wrong CA the connection
@@ -268,6 +269,25 @@ def test(h):
     with nosni.wrap_socket(connect(fport), server_hostname=None) as s:
         check(subject(s.getpeercert())["commonName"] == "a.test",
               "no SNI: the first certificate")
+
+    # a ticket resumes only under a name of its own certificate (RFC 6066 §3):
+    # a.test's offered for b.test gets a full handshake and b.test's certificate
+    for label, maxver in (("TLS 1.3", None), ("TLS 1.2", ssl.TLSVersion.TLSv1_2)):
+        ctx = client_ctx(ca)
+        ctx.check_hostname = False  # the old behaviour answered b.test as a.test
+        if maxver is not None:
+            ctx.maximum_version = maxver
+        with ctx.wrap_socket(connect(fport), server_hostname="a.test") as s:
+            echo_once(s, b"ticket\n")  # TLS 1.3 tickets arrive after the handshake
+            ta = s.session
+        got = []
+        for sni in ("a.test", "b.test"):
+            with ctx.wrap_socket(connect(fport), server_hostname=sni, session=ta) as s:
+                got.append((sni, s.session_reused, subject(s.getpeercert())["commonName"],
+                            echo_once(s, b"x\n") == b"x\n"))
+        check(got == [("a.test", True, "a.test", True), ("b.test", False, "b.test", True)],
+              "%s: a.test's ticket resumes for a.test only; b.test gets a full "
+              "handshake with its certificate (%s)" % (label, got))
 
     # openssl s_client
     p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % fport,
