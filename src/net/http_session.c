@@ -544,6 +544,10 @@ static int response_drive(struct http_session *s)
             if (status != 0) {
                 log_info("%s: bad response body from %s: %s", s->frontend, s->server,
                          s->down.ch.error ? s->down.ch.error : "?");
+                /* nothing reached the client yet (a bad chunk line in the
+                 * head's own read): it gets a 502, not an empty reply */
+                if (s->bytes_out == 0)
+                    return http_session_send_error(s, 502, "bad response body");
                 http_session_end(s, "server_error");
                 return -1;
             }

@@ -2,7 +2,8 @@
 lines) is answered 400 and the server receives nothing; every server dead gives
 503 at once; a dead server among live ones is retried transparently; a server
 that never answers gives 504 after timeout_server; one that closes without a
-response gives 502; a request head that never ends (slowloris) gives 408 after
+response gives 502, as does one whose chunked answer is malformed before any of
+it went out; a request head that never ends (slowloris) gives 408 after
 timeout_http_request; an idle keep-alive connection is closed quietly."""
 import socket
 import time
@@ -100,6 +101,23 @@ def test(h):
     resp = read_response(Reader(s))
     check(resp.status == 502, "server closed before a response: 502")
     s.close()
+
+    # a chunked answer with a bad chunk line in the same write as its head:
+    # nothing of it reached the client, which gets a 502, not an empty reply
+    for bad in (b"zz", b"ffffffffffffffff"):
+        s = connect(f_close)
+        s.sendall(b"GET /badchunk HTTP/1.1\r\nHost: x\r\n\r\n")
+        c, _ = closer.accept()
+        c.settimeout(5)
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + bad +
+                  b"\r\nhello\r\n0\r\n\r\n")
+        rd = Reader(s)
+        resp = read_response(rd)
+        c.close()
+        check(resp.status == 502 and rd.closed(),
+              "bad chunk line %r before any byte went out: 502, then close" % bad)
+        s.close()
 
     # a server that answers 413 at once and stops reading a large upload:
     # the client gets the answer, nothing spins, the proxy stays healthy
