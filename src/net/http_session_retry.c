@@ -66,6 +66,14 @@ static void rewind_request(struct http_session *s)
 
 int http_session_retry_other(struct http_session *s, const char *why, unsigned status)
 {
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    if (pool == NULL || pick_untried(s, pool) < 0) {
+        /* nowhere else to go: answered now, and the request's own figures
+         * (reused, bytes_up) stay for its access-log line */
+        log_info("%s: %s %s; no other server to retry %s on", s->frontend, s->server,
+                 why, http_method_name(s->req.method));
+        return http_session_send_error(s, status, why);
+    }
     log_info("%s: %s %s; retrying %s on another server", s->frontend, s->server, why,
              http_method_name(s->req.method));
     rewind_request(s);

@@ -372,7 +372,8 @@ class MiniServer:
     what to do with a request: "keep" (answer, keep the connection), "close"
     (answer with Connection: close, then close), "drop" (close without
     answering, after reading the whole request), "quit" (answer as if keeping
-    the connection, then close it silently 0.2 s later). `accept_gap`: seconds
+    the connection, then close it silently 0.2 s later), "hang" (never answer,
+    never read again). `accept_gap`: seconds
     between two accepts (a server slow to accept, fast to answer); `delay`:
     seconds before each answer; `probe(sock, target)`: called once each request
     has been read, before the answer (a test can look at the socket); `split`:
@@ -445,6 +446,9 @@ class MiniServer:
                     time.sleep(self.delay)
                 body = ("c%d %s\n" % (idx, target)).encode()
                 if what == "drop":
+                    return
+                if what == "hang":
+                    time.sleep(60)
                     return
                 head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
                 if what == "close":

@@ -3,7 +3,9 @@ sequential requests reuse one server connection; a server that answers with
 Connection: close is never reused; a pooled connection the server closed is
 not used again, nor one idle for longer than timeout_server_idle (before a
 server closes it itself); a reused connection that fails after a GET was sent is retried
-on a fresh one, a POST whose body went up is never replayed (502); a reload that
+on a fresh one, a POST whose body went up is never replayed (502); a reused
+connection whose server stops answering gives 504 with no retry announced when
+there is no other server, its access line keeping reused=1; a reload that
 changes a server's address stops reuse of the old one; no descriptor leak;
 `reused=0|1` in the access log."""
 import os
@@ -157,6 +159,37 @@ def test(h):
           "access log: the retried GET ended on a fresh connection, the POST on a "
           "reused one")
     r4.stop()
+
+    # a reused connection whose server stops answering: 504 after timeout_server
+    # on that connection; with no other server nothing announces a retry, and
+    # the access log keeps reused=1 and the bytes that went up
+    hanger = MiniServer(lambda c, n, m: "keep" if n == 0 else "hang")
+    front7 = free_port()
+    conf7 = http_conf([("web", front7, "app", [])],
+                      [("app", [("s1", hanger.port)], ["timeout_server = 1s"])],
+                      workers=1)
+    r7 = h.raftlb(conf7, [front7], name="r7.ini")
+    s = connect(front7)
+    rd = Reader(s)
+    s.sendall(get("/first"))
+    first = read_response(rd).status
+    t0 = time.monotonic()
+    s.sendall(get("/stuck"))
+    stuck = read_response(rd).status
+    took = time.monotonic() - t0
+    s.close()
+    time.sleep(0.3)
+    log = r7.log()
+    ls = [l for l in log.splitlines() if 'target="/stuck"' in l]
+    check(first == 200 and stuck == 504 and 0.9 < took < 3.0 and hanger.accepts == 1,
+          "reused connection, server silent: 504 after %.2f s (%s %s, %d accepts)"
+          % (took, first, stuck, hanger.accepts))
+    check(len(ls) == 1 and "reused=1" in ls[0] and "bytes_up=0 " not in ls[0] and
+          "retrying" not in log and "no other server to retry GET" in log,
+          "logs: no retry announced, reused=1 and the bytes up kept: %s"
+          % (ls[0][-150:] if ls else "-"))
+    r7.stop()
+    hanger.stop()
 
     # silent idle close: the server closes a pooled connection; the pool drops it
     # and the next request goes on a fresh connection
