@@ -605,10 +605,11 @@ static SSL_TICKET_RETURN ticket_read_cb(SSL *ssl, SSL_SESSION *sess,
         }
         return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE
                                             : SSL_TICKET_RETURN_USE_RENEW;
-    case SSL_TICKET_NONE:
     case SSL_TICKET_EMPTY:
     case SSL_TICKET_NO_DECRYPT:
         return SSL_TICKET_RETURN_IGNORE_RENEW;
+    case SSL_TICKET_NONE: /* not passed to this callback; no ticket to send either */
+        return SSL_TICKET_RETURN_IGNORE;
     default:
         return SSL_TICKET_RETURN_ABORT;
     }
