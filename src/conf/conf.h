@@ -169,6 +169,7 @@ struct conf_frontend {
     uint32_t timeout_http_keepalive_ms;/* between requests, default 5s */
     uint32_t timeout_tunnel_ms;        /* idle WebSocket tunnel, default 1h */
     uint32_t timeout_tls_handshake_ms; /* default 10s */
+    uint32_t tls_session_cache;        /* TLS 1.2 sessions kept by ID, 0: none; 20000 */
     uint32_t max_keepalive_requests;   /* per client connection, default 1000 */
     uint64_t max_body_bytes;           /* 0: unlimited (default) */
     uint32_t max_header_bytes;         /* whole request head, default 64k */

@@ -797,6 +797,7 @@ static const struct conf_key frontend_keys[] = {
     KEY("timeout_http_keepalive", set_duration, timeout_http_keepalive_ms, 1, HOUR),
     KEY("timeout_tunnel", set_duration, timeout_tunnel_ms, 1, 24 * HOUR),
     KEY("timeout_tls_handshake", set_duration, timeout_tls_handshake_ms, 1, HOUR),
+    KEY("tls_session_cache", set_u32, tls_session_cache, 0, 1000000),
     KEY("max_keepalive_requests", set_u32, max_keepalive_requests, 1, 10000000),
     KEY("max_body_bytes", set_size64, max_body_bytes, 0, 1ull << 40),
     KEY("max_header_bytes", set_size32, max_header_bytes, 1024, 1024 * 1024),
@@ -926,6 +927,7 @@ int conf_frontend_defaults(struct conf_frontend *f)
     f->timeout_http_keepalive_ms = 5 * SEC;
     f->timeout_tunnel_ms = HOUR;
     f->timeout_tls_handshake_ms = 10 * SEC;
+    f->tls_session_cache = 20000;
     f->max_keepalive_requests = 1000;
     f->max_body_bytes = 0;
     f->max_header_bytes = 64 * 1024;

@@ -149,8 +149,9 @@ static void check_frontend(struct conf_loader *L, size_t i)
     }
     if (f->cert_count == 0) {
         static const char *const tls_only[] = {"tls_ciphers", "tls_min_version",
-                                               "timeout_tls_handshake"};
-        for (size_t j = 0; j < 3; j++) {
+                                               "timeout_tls_handshake",
+                                               "tls_session_cache"};
+        for (size_t j = 0; j < 4; j++) {
             int line = line_of(k, CONF_SECT_FRONTEND, tls_only[j]);
             if (line != 0)
                 conf_report(L, line, "frontend '%s': %s needs tls_cert and tls_key",

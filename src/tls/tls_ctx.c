@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+
+#include "tls/sess_cache.h"
 
 const char tls_default_ciphers[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
@@ -52,6 +55,14 @@ struct cert_entry {
     size_t name_count;
 };
 
+/* A frontend's session-ID cache, shared by the contexts of successive reloads
+ * (as the ticket keys are carried over) and freed with the last of them. */
+struct sess_store {
+    pthread_mutex_t lock; /* guards cache */
+    atomic_uint refs;
+    struct sess_cache *cache;
+};
+
 /* Attached to a server SSL_CTX (ex_data), freed with it. */
 struct server_data {
     pthread_mutex_t lock; /* guards the ticket keys */
@@ -59,6 +70,7 @@ struct server_data {
     bool has_prev;
     struct cert_entry *certs;
     size_t cert_count;
+    struct sess_store *sessions; /* NULL: tls_session_cache = 0 */
 };
 
 /* Attached to a client SSL_CTX (ex_data), freed with it. */
@@ -155,6 +167,15 @@ static void cert_entry_clear(struct cert_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
+static void sess_store_release(struct sess_store *st)
+{
+    if (st == NULL || atomic_fetch_sub(&st->refs, 1) != 1)
+        return;
+    sess_cache_free(st->cache);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
 static void server_data_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
                              long argl, void *argp)
 {
@@ -162,6 +183,7 @@ static void server_data_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int id
     (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
     if (d == NULL)
         return;
+    sess_store_release(d->sessions);
     for (size_t i = 0; i < d->cert_count; i++)
         cert_entry_clear(&d->certs[i]);
     free(d->certs);
@@ -615,6 +637,116 @@ static SSL_TICKET_RETURN ticket_read_cb(SSL *ssl, SSL_SESSION *sess,
     }
 }
 
+/* ---- session-ID cache ------------------------------------------------------------- *
+ * For TLS 1.2 clients that take no tickets (Java 8, some embedded stacks): their
+ * sessions are kept by ID in a bounded cache (sess_cache, least recently used out),
+ * serialised, with the index of their certificate so that, as with tickets, a
+ * session resumes only under a name of that certificate. OpenSSL gives no session
+ * ID to a TLS 1.2 session that gets a ticket, so only those of clients without
+ * tickets come here. OpenSSL's own cache is off: because of our ticket key callback
+ * it would keep every TLS 1.3 session too. OpenSSL still checks what comes back
+ * (its age against the context's timeout, the session ID context, the cipher). */
+
+/* A new TLS 1.2 session with an ID (its client takes no tickets): into the cache. */
+static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    struct server_data *d = server_data_of(ssl);
+    unsigned char buf[SESS_CACHE_BLOB_MAX], *p = buf;
+    const unsigned char *id;
+    unsigned int id_len;
+    int len;
+
+    if (d == NULL || d->sessions == NULL ||
+        SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION)
+        return 0; /* TLS 1.3 resumes by tickets only */
+    id = SSL_SESSION_get_id(sess, &id_len);
+    len = i2d_SSL_SESSION(sess, NULL);
+    if (len <= 0 || len > (int)sizeof(buf) || i2d_SSL_SESSION(sess, &p) != len) {
+        ERR_clear_error();
+        return 0;
+    }
+    pthread_mutex_lock(&d->sessions->lock);
+    sess_cache_put(d->sessions->cache, id, id_len, hello_cert(ssl), buf, (size_t)len);
+    pthread_mutex_unlock(&d->sessions->lock);
+    OPENSSL_cleanse(buf, (size_t)len);
+    return 0; /* no reference kept: the cache holds a copy */
+}
+
+/* A ClientHello offers session `id`: the session, if kept for this certificate. */
+static SSL_SESSION *sess_get_cb(SSL *ssl, const unsigned char *id, int id_len, int *copy)
+{
+    struct server_data *d = server_data_of(ssl);
+    unsigned char buf[SESS_CACHE_BLOB_MAX];
+    const unsigned char *p = buf;
+    SSL_SESSION *sess = NULL;
+    uint32_t cert = 0;
+    size_t len;
+
+    *copy = 0; /* what we return is OpenSSL's */
+    if (d == NULL || d->sessions == NULL || id_len <= 0)
+        return NULL;
+    pthread_mutex_lock(&d->sessions->lock);
+    len = sess_cache_get(d->sessions->cache, id, (size_t)id_len, &cert, buf, sizeof(buf));
+    pthread_mutex_unlock(&d->sessions->lock);
+    if (len > 0 && cert == hello_cert(ssl)) {
+        sess = d2i_SSL_SESSION(NULL, &p, (long)len);
+        if (sess == NULL)
+            ERR_clear_error();
+    }
+    OPENSSL_cleanse(buf, len);
+    return sess;
+}
+
+/*
+ * OpenSSL drops a session: expired, or its connection failed (a fatal alert). It
+ * also does so when the client closed TCP without close_notify, which OpenSSL 3
+ * reports as a fatal error; since TLS 1.1 that is no reason to forget a session
+ * (RFC 5246 §7.2.1), most clients close that way, and HAProxy keeps such sessions.
+ * So that case, recognised by the error OpenSSL has just queued in this thread,
+ * keeps its entry.
+ */
+static void sess_remove_cb(SSL_CTX *ctx, SSL_SESSION *sess)
+{
+    struct server_data *d = SSL_CTX_get_ex_data(ctx, server_idx);
+    unsigned long e = ERR_peek_last_error();
+    const unsigned char *id;
+    unsigned int id_len;
+
+    if (d == NULL || d->sessions == NULL)
+        return;
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+        ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return;
+    id = SSL_SESSION_get_id(sess, &id_len);
+    pthread_mutex_lock(&d->sessions->lock);
+    sess_cache_remove(d->sessions->cache, id, id_len);
+    pthread_mutex_unlock(&d->sessions->lock);
+}
+
+/* The cache of a frontend with tls_session_cache = `capacity`: the previous
+ * context's when it has one of that size, else a new one; NULL when out of memory. */
+static struct sess_store *sess_store_for(const struct server_data *prev, size_t capacity)
+{
+    struct sess_store *st;
+
+    if (prev != NULL && prev->sessions != NULL &&
+        sess_cache_capacity(prev->sessions->cache) == capacity) {
+        atomic_fetch_add(&prev->sessions->refs, 1);
+        return prev->sessions;
+    }
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->cache = sess_cache_new(capacity);
+    if (st->cache == NULL || pthread_mutex_init(&st->lock, NULL) != 0) {
+        sess_cache_free(st->cache);
+        free(st);
+        return NULL;
+    }
+    atomic_init(&st->refs, 1);
+    return st;
+}
+
 int tls_server_rotate_ticket_keys(struct tls_server *srv)
 {
     struct server_data *d = SSL_CTX_get_ex_data(srv->ctx, server_idx);
@@ -783,13 +915,26 @@ int tls_server_new(const struct conf_frontend *fe, const char *conf_path,
     SSL_CTX_set_min_proto_version(ctx, min_version);
     set_ciphers(&r, fe, ctx);
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-    /* Stateless tickets only: no server-side session cache to size or lock. */
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
     if (fe->cert_count > 1) {
         SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
-        SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
         SSL_CTX_set_session_ticket_cb(ctx, ticket_made_cb, ticket_read_cb, NULL);
+    }
+    if (fe->cert_count > 1 || fe->tls_session_cache > 0)
+        SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+    if (fe->tls_session_cache > 0) {
+        d->sessions = sess_store_for(
+            prev != NULL ? SSL_CTX_get_ex_data(prev->ctx, server_idx) : NULL,
+            fe->tls_session_cache);
+        if (d->sessions == NULL)
+            say(&r, fe->line, "frontend %s: out of memory", fe->name);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+        SSL_CTX_sess_set_new_cb(ctx, sess_new_cb);
+        SSL_CTX_sess_set_get_cb(ctx, sess_get_cb);
+        SSL_CTX_sess_set_remove_cb(ctx, sess_remove_cb);
+    } else {
+        /* tickets only: TLS 1.2 ServerHellos carry no session ID */
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     }
     if (fe->mode == CONF_MODE_HTTP)
         SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
@@ -825,6 +970,19 @@ void tls_server_free(struct tls_server *srv)
         return;
     SSL_CTX_free(srv->ctx);
     free(srv);
+}
+
+size_t tls_server_cached_sessions(const struct tls_server *srv)
+{
+    struct server_data *d = SSL_CTX_get_ex_data(srv->ctx, server_idx);
+    size_t n = 0;
+
+    if (d->sessions != NULL) {
+        pthread_mutex_lock(&d->sessions->lock);
+        n = sess_cache_count(d->sessions->cache);
+        pthread_mutex_unlock(&d->sessions->lock);
+    }
+    return n;
 }
 
 SSL_CTX *tls_server_ctx(const struct tls_server *srv)

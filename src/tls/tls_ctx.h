@@ -3,8 +3,9 @@
  *
  * A struct tls_server is the TLS side of one frontend: one SSL_CTX holding every
  * tls_cert/tls_key pair of the frontend, the protocol floor (tls_min_version), the
- * cipher lists, ALPN (http/1.1 for mode = http), certificate selection by SNI and
- * session tickets encrypted with our own keys, rotated by the caller.
+ * cipher lists, ALPN (http/1.1 for mode = http), certificate selection by SNI,
+ * session tickets encrypted with our own keys, rotated by the caller, and a bounded
+ * session-ID cache (tls_session_cache) for TLS 1.2 clients that take no tickets.
  * A struct tls_client is the TLS side of one `server = ... tls` line: an SSL_CTX
  * that verifies the server (on by default) and the name to send and check.
  * A struct tls_set holds both for a whole struct conf; tls_conf_check() builds and
@@ -47,8 +48,9 @@ extern const char tls_default_ciphers[];
  * Builds the server context of frontend `fe` (which must have cert_count > 0).
  * `conf_path` prefixes every message. When `prev` is not NULL (the same frontend in
  * the configuration being replaced), its current and previous ticket keys are
- * copied, so that tickets issued before a reload are still accepted; otherwise
- * fresh keys are drawn from RAND_bytes.
+ * copied, so that tickets issued before a reload are still accepted, and its
+ * session-ID cache is shared when tls_session_cache has not changed; otherwise
+ * fresh keys are drawn from RAND_bytes and the cache starts empty.
  * tls_ciphers: entries named TLS_* set the TLS 1.3 suites, the others the TLS 1.2
  * cipher list; a part left empty keeps its default. A list that selects nothing
  * is reported on the frontend's line (struct conf_frontend has no line per key).
@@ -79,6 +81,9 @@ int tls_server_rotate_ticket_keys(struct tls_server *srv);
  * names first, then one-label wildcards (*.example.com), both in configuration
  * order; 0 when none matches. For logs and tests; the handshake does the same. */
 size_t tls_server_cert_for(const struct tls_server *srv, const char *host);
+
+/* The number of sessions in the session-ID cache (0 when there is none). */
+size_t tls_server_cached_sessions(const struct tls_server *srv);
 
 /* The context to make SSL objects from (borrowed; SSL_new takes its own reference).
  * tls_conn_start_server() is the usual way to use it. */

@@ -270,11 +270,16 @@ def test(h):
         check(subject(s.getpeercert())["commonName"] == "a.test",
               "no SNI: the first certificate")
 
-    # a ticket resumes only under a name of its own certificate (RFC 6066 §3):
-    # a.test's offered for b.test gets a full handshake and b.test's certificate
-    for label, maxver in (("TLS 1.3", None), ("TLS 1.2", ssl.TLSVersion.TLSv1_2)):
+    # a session resumes only under a name of its own certificate (RFC 6066 §3):
+    # a.test's offered for b.test gets a full handshake and b.test's certificate.
+    # TLS 1.2 clients without tickets resume from the session-ID cache.
+    for label, maxver, opts in (("TLS 1.3", None, 0),
+                                ("TLS 1.2", ssl.TLSVersion.TLSv1_2, 0),
+                                ("TLS 1.2 without tickets, by session ID",
+                                 ssl.TLSVersion.TLSv1_2, ssl.OP_NO_TICKET)):
         ctx = client_ctx(ca)
         ctx.check_hostname = False  # the old behaviour answered b.test as a.test
+        ctx.options |= opts
         if maxver is not None:
             ctx.maximum_version = maxver
         with ctx.wrap_socket(connect(fport), server_hostname="a.test") as s:
@@ -286,8 +291,22 @@ def test(h):
                 got.append((sni, s.session_reused, subject(s.getpeercert())["commonName"],
                             echo_once(s, b"x\n") == b"x\n"))
         check(got == [("a.test", True, "a.test", True), ("b.test", False, "b.test", True)],
-              "%s: a.test's ticket resumes for a.test only; b.test gets a full "
+              "%s: a.test's session resumes for a.test only; b.test gets a full "
               "handshake with its certificate (%s)" % (label, got))
+
+    # openssl s_client -no_ticket, as one checks a TLS 1.2 session cache
+    sess = os.path.join(h.dir, "s_client.sess")
+    reused = []
+    for io in ("-sess_out", "-sess_in"):
+        p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % fport,
+                            "-servername", "b.test", "-CAfile", ca, "-tls1_2",
+                            "-no_ticket", io, sess],
+                           input=b"", capture_output=True, timeout=30)
+        so = p.stdout.decode("utf-8", "replace")
+        reused.append(re.search(r"^(New|Reused), TLSv1\.2", so, re.M).group(1)
+                      if re.search(r"^(New|Reused), TLSv1\.2", so, re.M) else so[-300:])
+    check(reused == ["New", "Reused"], "openssl s_client -tls1_2 -no_ticket: New, then "
+          "Reused with -sess_in (%s)" % reused)
 
     # openssl s_client
     p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % fport,
@@ -335,6 +354,12 @@ def test(h):
     with tctx.wrap_socket(connect(fport), server_hostname="b.test") as s:
         echo_once(s, b"ticket\n")  # TLS 1.3 tickets arrive after the handshake
         ticket = s.session
+    # and so is a TLS 1.2 session kept by ID
+    ictx = client_ctx(ca)
+    ictx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ictx.options |= ssl.OP_NO_TICKET
+    with ictx.wrap_socket(connect(fport), server_hostname="b.test") as s:
+        by_id = s.session
     renewed = ["tls_cert = %s" % a2_pem, "tls_key = %s" % a2_key,
                "tls_cert = %s" % b_pem, "tls_key = %s" % b_key,
                "timeout_tls_handshake = 1s"]
@@ -349,6 +374,9 @@ def test(h):
         check(s.session_reused, "a ticket from before the reload resumes after it "
               "(ticket keys carried over)")
         check(echo_once(s, b"resumed\n") == b"resumed\n", "and the resumed one works")
+    with ictx.wrap_socket(connect(fport), server_hostname="b.test", session=by_id) as s:
+        check(s.session_reused, "a TLS 1.2 session kept by ID before the reload resumes "
+              "after it (the cache is kept)")
 
     old.close()
     # a bad certificate on reload: the old configuration stays, FILE:LINE logged

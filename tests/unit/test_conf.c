@@ -238,6 +238,14 @@ static const struct bad_case bad_cases[] = {
      BASE "[frontend tls]\nbind = 127.0.0.1:8443\n"
           "pool = app\ntls_min_version = 1.3\n",
      {"%F:9: frontend 'tls': tls_min_version needs tls_cert and tls_key"}},
+    {"session cache without a certificate",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\n"
+          "pool = app\ntls_session_cache = 100\n",
+     {"%F:9: frontend 'tls': tls_session_cache needs tls_cert and tls_key"}},
+    {"session cache too large",
+     BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\ntls_cert = cert.pem\n"
+          "tls_key = key.pem\ntls_session_cache = 2000000\n",
+     {"%F:11: tls_session_cache: expected a whole number from 0 to 1000000, got '2000000'"}},
     {"unreadable tls_key",
      BASE "[frontend tls]\nbind = 127.0.0.1:8443\npool = app\ntls_cert = cert.pem\n"
           "tls_key = absent.key\n",
@@ -764,6 +772,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_int_equal(f->timeout_http_keepalive_ms, 5000);
     assert_int_equal(f->timeout_tunnel_ms, 3600000);
     assert_int_equal(f->timeout_tls_handshake_ms, 10000);
+    assert_int_equal(f->tls_session_cache, 20000);
     assert_int_equal(f->max_keepalive_requests, 1000);
     assert_int_equal(f->max_body_bytes, 0);
     assert_int_equal(f->max_header_bytes, 65536);
@@ -1049,6 +1058,7 @@ static void test_conf_example_shows_every_key(void **state)
                                        "timeout_http_keepalive",
                                        "timeout_tunnel",
                                        "timeout_tls_handshake",
+                                       "tls_session_cache",
                                        "max_keepalive_requests",
                                        "max_body_bytes",
                                        "max_header_bytes",

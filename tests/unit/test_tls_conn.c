@@ -43,6 +43,7 @@ static struct conf_tls_cert certs[8];
 static struct conf_frontend fe;
 static struct conf_pool pool;
 static struct conf_server server;
+static bool no_tickets; /* connect_once's clients take no tickets (SSL_OP_NO_TICKET) */
 
 /* One connected pair: client side c, server side s. */
 struct pair {
@@ -226,6 +227,7 @@ static int reset(void **state)
 {
     (void)state;
     memset(&msgs, 0, sizeof(msgs));
+    no_tickets = false;
     return 0;
 }
 
@@ -386,6 +388,8 @@ static bool connect_once(struct tls_server *srv, struct tls_client *cli, int max
         assert_int_equal(SSL_set_max_proto_version(tls_conn_ssl(&p.c), max_version), 1);
     if (sess != NULL)
         assert_int_equal(SSL_set_session(tls_conn_ssl(&p.c), sess), 1);
+    if (no_tickets)
+        SSL_set_options(tls_conn_ssl(&p.c), SSL_OP_NO_TICKET);
     handshake_ok(&p);
     exchange(&p);
     resumed = tls_conn_resumed(&p.c);
@@ -461,6 +465,94 @@ static void test_tls_conn_ticket_of_other_keys(void **state)
     tls_client_free(cli);
     tls_server_free(srv1);
     tls_server_free(srv2);
+}
+
+/* ---- session-ID cache ------------------------------------------------------------- */
+
+static unsigned int id_length(const SSL_SESSION *sess)
+{
+    unsigned int len;
+    SSL_SESSION_get_id(sess, &len);
+    return len;
+}
+
+/* TLS 1.2 clients that take no tickets resume by session ID: under a name of the
+ * certificate the session was made with only, and across a reload that keeps
+ * tls_session_cache. Only their sessions are kept: not those of TLS 1.2 clients
+ * that take tickets, nor TLS 1.3 ones. */
+static void test_tls_conn_session_id_resumption(void **state)
+{
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_server *reloaded = NULL, *resized = NULL;
+    struct tls_client *cli_a = make_client("127.0.0.1:443", NULL, "a.example.com", false);
+    struct tls_client *cli_b = make_client("127.0.0.1:443", NULL, "b.example.com", false);
+    struct tls_client *cli_t = make_client("127.0.0.1:443", NULL, "b.example.com", false);
+    SSL_SESSION *sb = NULL, *st = NULL;
+    (void)state;
+
+    /* clients that take tickets leave nothing in the cache, whatever the version */
+    assert_false(connect_once(srv, cli_t, 0, NULL, NULL));
+    assert_true(connect_once(srv, cli_t, 0, NULL, NULL));
+    assert_false(connect_once(srv, cli_t, TLS1_2_VERSION, NULL, &st));
+    assert_true(SSL_SESSION_has_ticket(st));
+    assert_int_equal(tls_server_cached_sessions(srv), 0);
+
+    no_tickets = true;
+    /* st offered without its ticket: a full handshake */
+    assert_false(connect_once(srv, cli_t, TLS1_2_VERSION, st, NULL));
+    assert_int_equal(tls_server_cached_sessions(srv), 1); /* that one is kept */
+    assert_false(connect_once(srv, cli_b, TLS1_2_VERSION, NULL, &sb));
+    assert_false(SSL_SESSION_has_ticket(sb));
+    assert_int_equal(id_length(sb), 32);
+    assert_int_equal(tls_server_cached_sessions(srv), 2);
+    assert_true(connect_once(srv, cli_b, TLS1_2_VERSION, sb, NULL));
+    /* b.example.com's session offered for a.example.com: a full handshake, and the
+     * session is still good for b */
+    assert_false(connect_once(srv, cli_a, TLS1_2_VERSION, sb, NULL));
+    assert_true(connect_once(srv, cli_b, TLS1_2_VERSION, sb, NULL));
+
+    /* a reload keeps the cache when its size is the same, not otherwise */
+    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &reloaded), 0);
+    fe.tls_session_cache = 10;
+    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &resized), 0);
+    tls_server_free(srv);
+    assert_true(connect_once(reloaded, cli_b, TLS1_2_VERSION, sb, NULL));
+    assert_false(connect_once(resized, cli_b, TLS1_2_VERSION, sb, NULL));
+    assert_int_equal(tls_server_cached_sessions(resized), 1);
+
+    SSL_SESSION_free(sb);
+    SSL_SESSION_free(st);
+    tls_server_free(reloaded);
+    tls_server_free(resized);
+    tls_client_free(cli_a);
+    tls_client_free(cli_b);
+    tls_client_free(cli_t);
+}
+
+/* tls_session_cache = 0: TLS 1.2 ServerHellos carry no session ID to resume. */
+static void test_tls_conn_session_cache_off(void **state)
+{
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_server *off = NULL;
+    struct tls_client *cli = make_client("127.0.0.1:443", NULL, "b.example.com", false);
+    SSL_SESSION *s = NULL;
+    (void)state;
+
+    fe.tls_session_cache = 0;
+    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &off), 0);
+    no_tickets = true;
+    assert_false(connect_once(off, cli, TLS1_2_VERSION, NULL, &s));
+    assert_int_equal(id_length(s), 0);
+    assert_false(connect_once(off, cli, TLS1_2_VERSION, s, NULL));
+    assert_int_equal(tls_server_cached_sessions(off), 0);
+    /* tickets still work */
+    no_tickets = false;
+    assert_false(connect_once(off, cli, TLS1_2_VERSION, NULL, NULL));
+    assert_true(connect_once(off, cli, TLS1_2_VERSION, NULL, NULL));
+    SSL_SESSION_free(s);
+    tls_server_free(srv);
+    tls_server_free(off);
+    tls_client_free(cli);
 }
 
 /* ---- reload ----------------------------------------------------------------------- */
@@ -923,6 +1015,57 @@ static void test_tls_conn_bare_eof(void **state)
     tls_server_free(srv);
 }
 
+/* A pair of a TLS 1.2 client without tickets, offering `sess` (may be NULL), after
+ * its handshake and one message each way. */
+static void pair_by_id(struct pair *p, struct tls_server *srv, struct tls_client *cli,
+                       SSL_SESSION *sess)
+{
+    pair_open(p, srv, cli);
+    assert_int_equal(SSL_set_max_proto_version(tls_conn_ssl(&p->c), TLS1_2_VERSION), 1);
+    SSL_set_options(tls_conn_ssl(&p->c), SSL_OP_NO_TICKET);
+    if (sess != NULL)
+        assert_int_equal(SSL_set_session(tls_conn_ssl(&p->c), sess), 1);
+    handshake_ok(p);
+    exchange(p);
+}
+
+/* A session kept by ID outlives a connection that the client closed without
+ * close_notify (most do, and TLS 1.1 and later allow resuming after it), not one
+ * that failed (RFC 5246 §7.2.2: a fatal alert forgets the session). */
+static void test_tls_conn_session_id_end_of_connection(void **state)
+{
+    static const unsigned char forged[] = "\x17\x03\x03\x00\x20"
+                                          "0123456789abcdef0123456789abcdef";
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_client *cli = make_client("127.0.0.1:443", NULL, "b.example.com", false);
+    SSL_SESSION *s;
+    struct pair p;
+    (void)state;
+
+    pair_by_id(&p, srv, cli, NULL);
+    s = SSL_get1_session(tls_conn_ssl(&p.c));
+    assert_int_equal(shutdown(p.cfd, SHUT_WR), 0); /* no close_notify */
+    assert_int_equal(read_until_end(&p.s, p.sfd), TLS_CONN_CLOSED);
+    assert_false(tls_conn_clean_close(&p.s));
+    pair_close(&p);
+    assert_int_equal(tls_server_cached_sessions(srv), 1);
+
+    pair_by_id(&p, srv, cli, s);
+    assert_true(tls_conn_resumed(&p.s));
+    /* a record the client did not make: bad_record_mac */
+    assert_int_equal(write(p.cfd, forged, sizeof(forged) - 1), (ssize_t)sizeof(forged) - 1);
+    assert_int_equal(read_until_end(&p.s, p.sfd), TLS_CONN_ERROR);
+    pair_close(&p);
+    assert_int_equal(tls_server_cached_sessions(srv), 0);
+
+    pair_by_id(&p, srv, cli, s);
+    assert_false(tls_conn_resumed(&p.s));
+    pair_close(&p);
+    SSL_SESSION_free(s);
+    tls_client_free(cli);
+    tls_server_free(srv);
+}
+
 /*
  * Contexts read ahead: one read(2) takes every record the socket holds, and
  * tls_conn_pending() then reports the records OpenSSL holds undecrypted (the fd
@@ -982,6 +1125,8 @@ int main(void)
         cmocka_unit_test_setup(test_tls_conn_ticket_resumption_tls13, reset),
         cmocka_unit_test_setup(test_tls_conn_ticket_resumption_tls12, reset),
         cmocka_unit_test_setup(test_tls_conn_ticket_of_other_keys, reset),
+        cmocka_unit_test_setup(test_tls_conn_session_id_resumption, reset),
+        cmocka_unit_test_setup(test_tls_conn_session_cache_off, reset),
         cmocka_unit_test_setup(test_tls_conn_reload_keeps_ticket_keys, reset),
         cmocka_unit_test_setup(test_tls_conn_outlives_its_set, reset),
         cmocka_unit_test_setup(test_tls_conn_verify_right_ca, reset),
@@ -993,6 +1138,7 @@ int main(void)
         cmocka_unit_test_setup(test_tls_conn_echo_1mb, reset),
         cmocka_unit_test_setup(test_tls_conn_clean_shutdown, reset),
         cmocka_unit_test_setup(test_tls_conn_bare_eof, reset),
+        cmocka_unit_test_setup(test_tls_conn_session_id_end_of_connection, reset),
         cmocka_unit_test_setup(test_tls_conn_read_ahead_pending, reset),
     };
     int rc;

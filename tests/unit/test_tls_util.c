@@ -121,6 +121,7 @@ void tt_frontend(struct conf_frontend *fe, struct conf_tls_cert *certs, size_t n
     fe->line = 3;
     fe->tls_min_version = "1.2";
     fe->timeout_tls_handshake_ms = 10000;
+    fe->tls_session_cache = 20000;
     for (size_t i = 0; i < n; i++) {
         /* files[2i] and files[2i+1]: names in the temporary directory; the
          * slots rotate so that a few frontends can live side by side */
