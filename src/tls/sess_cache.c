@@ -11,7 +11,7 @@
 #include <string.h>
 
 struct entry {
-    struct entry *hnext;        /* next in the bucket */
+    struct entry *hnext;         /* next in the bucket */
     struct entry *newer, *older; /* the use list */
     uint32_t tag;
     uint32_t len;
@@ -87,8 +87,7 @@ static size_t bucket_of(const struct sess_cache *c, const unsigned char *id, siz
 static struct entry **find(struct sess_cache *c, const unsigned char *id, size_t len)
 {
     struct entry **slot = &c->buckets[bucket_of(c, id, len)];
-    while (*slot != NULL &&
-           ((*slot)->id_len != len || memcmp((*slot)->id, id, len) != 0))
+    while (*slot != NULL && ((*slot)->id_len != len || memcmp((*slot)->id, id, len) != 0))
         slot = &(*slot)->hnext;
     return slot;
 }

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define SESS_CACHE_ID_MAX   32   /* SSL_MAX_SSL_SESSION_ID_LENGTH */
-#define SESS_CACHE_BLOB_MAX 2048 /* larger sessions (client certificates) are not kept */
+#define SESS_CACHE_BLOB_MAX 2048 /* larger sessions (client certificates) are not kept   \
+                                  */
 
 struct sess_cache;
 

@@ -574,7 +574,8 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
 
     (void)alert, (void)arg;
     /* server_name: a 2-byte list length, then type 0 (host_name), 2-byte length */
-    if (d != NULL && SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) == 1 &&
+    if (d != NULL && d->cert_count > 1 &&
+        SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) == 1 &&
         len >= 5 && (size_t)((p[0] << 8) | p[1]) == len - 2 &&
         p[2] == TLSEXT_NAMETYPE_host_name) {
         size_t n = (size_t)((p[3] << 8) | p[4]);
@@ -928,7 +929,10 @@ int tls_server_new(const struct conf_frontend *fe, const char *conf_path,
             fe->tls_session_cache);
         if (d->sessions == NULL)
             say(&r, fe->line, "frontend %s: out of memory", fe->name);
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+        /* no internal store, so nothing for OpenSSL to flush every 255 handshakes */
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
+                                                SSL_SESS_CACHE_NO_INTERNAL |
+                                                SSL_SESS_CACHE_NO_AUTO_CLEAR);
         SSL_CTX_sess_set_new_cb(ctx, sess_new_cb);
         SSL_CTX_sess_set_get_cb(ctx, sess_get_cb);
         SSL_CTX_sess_set_remove_cb(ctx, sess_remove_cb);

@@ -62,9 +62,8 @@ static void test_sess_cache_put_get(void **state)
     assert_int_equal(sess_cache_count(c), 2);
     assert_string_equal(get(c, 1), "uno");
     /* IDs of other lengths are other IDs */
-    assert_int_equal(sess_cache_get(c, id_of(1), 8, &(uint32_t){0},
-                                    (unsigned char[8]){0}, 8),
-                     0);
+    assert_int_equal(
+        sess_cache_get(c, id_of(1), 8, &(uint32_t){0}, (unsigned char[8]){0}, 8), 0);
     sess_cache_free(c);
 }
 
@@ -127,7 +126,8 @@ static void test_sess_cache_limits(void **state)
     /* a blob larger than the caller's room is not returned (nor cut) */
     assert_int_equal(sess_cache_get(c, id, 4, &tag, small, sizeof(small)), 0);
     assert_int_equal(sess_cache_get(c, id, 0, &tag, big, sizeof(big)), 0);
-    assert_int_equal(sess_cache_get(c, id, 4, &tag, big, sizeof(big)), SESS_CACHE_BLOB_MAX);
+    assert_int_equal(sess_cache_get(c, id, 4, &tag, big, sizeof(big)),
+                     SESS_CACHE_BLOB_MAX);
     assert_int_equal(tag, 7);
     sess_cache_free(c);
     sess_cache_free(NULL);
@@ -156,7 +156,8 @@ static void test_sess_cache_against_model(void **state)
                 if (present == CAP) {
                     unsigned lru = IDS;
                     for (unsigned i = 0; i < IDS; i++)
-                        if (last_use[i] != 0 && (lru == IDS || last_use[i] < last_use[lru]))
+                        if (last_use[i] != 0 &&
+                            (lru == IDS || last_use[i] < last_use[lru]))
                             lru = i;
                     last_use[lru] = 0;
                     present--;

@@ -512,9 +512,11 @@ static void test_tls_conn_session_id_resumption(void **state)
     assert_true(connect_once(srv, cli_b, TLS1_2_VERSION, sb, NULL));
 
     /* a reload keeps the cache when its size is the same, not otherwise */
-    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &reloaded), 0);
+    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &reloaded),
+                     0);
     fe.tls_session_cache = 10;
-    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &resized), 0);
+    assert_int_equal(tls_server_new(&fe, "conf.ini", srv, tt_collect, &msgs, &resized),
+                     0);
     tls_server_free(srv);
     assert_true(connect_once(reloaded, cli_b, TLS1_2_VERSION, sb, NULL));
     assert_false(connect_once(resized, cli_b, TLS1_2_VERSION, sb, NULL));
@@ -1053,7 +1055,8 @@ static void test_tls_conn_session_id_end_of_connection(void **state)
     pair_by_id(&p, srv, cli, s);
     assert_true(tls_conn_resumed(&p.s));
     /* a record the client did not make: bad_record_mac */
-    assert_int_equal(write(p.cfd, forged, sizeof(forged) - 1), (ssize_t)sizeof(forged) - 1);
+    assert_int_equal(write(p.cfd, forged, sizeof(forged) - 1),
+                     (ssize_t)sizeof(forged) - 1);
     assert_int_equal(read_until_end(&p.s, p.sfd), TLS_CONN_ERROR);
     pair_close(&p);
     assert_int_equal(tls_server_cached_sessions(srv), 0);
