@@ -287,6 +287,57 @@ static int head_drive(struct http_session *s)
     return 0;
 }
 
+/* ------------------------------------------------- frontend settings ---- */
+
+/* Copies the settings of `fe` that requests follow. Only while no client buffer is
+ * held: the request-head limits size the header array that lives after it. */
+static void frontend_apply(struct http_session *s, const struct route_frontend *fe)
+{
+    uint32_t max_head = fe->max_header_bytes ? fe->max_header_bytes : DEFAULT_MAX_HEAD_BYTES;
+    uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
+
+    memcpy(s->pool, fe->pool->name, sizeof(s->pool));
+    s->timeout_client_s = fe->timeout_client_ms / 1000.0;
+    s->timeout_request_s = fe->timeout_http_request_ms / 1000.0;
+    s->timeout_keepalive_s = fe->timeout_http_keepalive_ms / 1000.0;
+    s->timeout_tunnel_s = fe->timeout_tunnel_ms / 1000.0;
+    s->max_keepalive_requests = fe->max_keepalive_requests;
+    http_limits_default(&s->req_limits);
+    s->req_limits.max_head_bytes = max_head;
+    if (s->req_limits.max_request_line_bytes > max_head)
+        s->req_limits.max_request_line_bytes = max_head;
+    s->req_limits.max_headers = max_headers;
+    s->req_limits.max_body_bytes = fe->max_body_bytes;
+    s->req_hdrs_cap = max_headers;
+    s->up_full = max_head + HTTP_SESSION_BODY_BUF_BYTES;
+    if (s->up_full < HTTP_SESSION_CLIENT_BUF_BYTES)
+        s->up_full = HTTP_SESSION_CLIENT_BUF_BYTES;
+}
+
+/*
+ * Between requests, with no client buffer held: after a reload the connection
+ * follows its frontend's new settings (pool, timeouts, limits), as a new one
+ * would, and ends when the frontend is gone (HAProxy closes kept connections on
+ * reload). Its TLS side stays as it was negotiated. Returns 0, or -1 when the
+ * session ended.
+ */
+static int follow_reload(struct http_session *s)
+{
+    const struct route *r = worker_route(s->w);
+    const struct route_frontend *fe;
+
+    if (r->generation == s->route_gen || s->up.in != NULL)
+        return 0;
+    s->route_gen = r->generation;
+    fe = route_find_frontend(r, s->frontend);
+    if (fe == NULL || fe->mode != CONF_MODE_HTTP) {
+        http_session_end(s, "frontend_removed");
+        return -1;
+    }
+    frontend_apply(s, fe);
+    return 0;
+}
+
 /* Prepares for the next request on a kept connection (pipelined bytes stay). */
 static int next_request(struct http_session *s)
 {
@@ -300,10 +351,38 @@ static int next_request(struct http_session *s)
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
     if (s->up.len == 0)
         http_session_client_buf_put(s, false);
+    if (follow_reload(s) != 0)
+        return -1;
     s->c_active = ev_now(s->w->loop);
     ctimer_set(s, s->up.len > 0 || s->timeout_keepalive_s <= 0 ? head_timeout(s)
                                                                : s->timeout_keepalive_s);
     return http_session_drive(s);
+}
+
+/* Waiting for the next request, nothing of it read (not in a TLS handshake). */
+static bool idle_between_requests(const struct http_session *s)
+{
+    return s->state == ST_HEAD && s->requests > 0 && s->up.in == NULL &&
+           (s->ctls == NULL || !s->ctls->handshaking);
+}
+
+/* A new routing snapshot: an idle kept connection follows a reload at once (its
+ * keep-alive timeout included); requests in flight may move off a server now
+ * down (http_session_retry.c). */
+static void http_route_changed(struct session *base, const struct route *r)
+{
+    struct http_session *s = (struct http_session *)(void *)base;
+
+    if (idle_between_requests(s)) {
+        ev_tstamp left;
+        if (follow_reload(s) != 0)
+            return;
+        left = s->c_active + s->timeout_keepalive_s - ev_now(s->w->loop);
+        if (s->timeout_keepalive_s > 0)
+            ctimer_set(s, left > 0.001 ? left : 0.001);
+        return;
+    }
+    http_session_route_changed(base, r);
 }
 
 /* ----------------------------------------------------------- response ---- */
@@ -866,11 +945,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
                       socklen_t peer_len, const struct route *r,
                       const struct route_frontend *fe)
 {
-    uint32_t max_head =
-        fe->max_header_bytes ? fe->max_header_bytes : DEFAULT_MAX_HEAD_BYTES;
-    uint32_t max_headers = fe->max_headers ? fe->max_headers : HTTP_DEFAULT_MAX_HEADERS;
     struct http_session *s = malloc(sizeof(*s));
-    (void)r;
 
     if (s == NULL) {
         log_error("%s: out of memory for a new connection", fe->name);
@@ -885,27 +960,11 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     memcpy(&s->peer, peer, peer_len <= sizeof(s->peer) ? peer_len : sizeof(s->peer));
     http_session_addr_texts(s, &s->peer);
     memcpy(s->frontend, fe->name, sizeof(s->frontend));
-    memcpy(s->pool, fe->pool->name, sizeof(s->pool));
-    s->timeout_client_s = fe->timeout_client_ms / 1000.0;
-    s->timeout_request_s = fe->timeout_http_request_ms / 1000.0;
-    s->timeout_keepalive_s = fe->timeout_http_keepalive_ms / 1000.0;
-    s->timeout_tunnel_s = fe->timeout_tunnel_ms / 1000.0;
-    s->max_keepalive_requests = fe->max_keepalive_requests;
-    http_limits_default(&s->req_limits);
-    s->req_limits.max_head_bytes = max_head;
-    if (s->req_limits.max_request_line_bytes > max_head)
-        s->req_limits.max_request_line_bytes = max_head;
-    s->req_limits.max_headers = max_headers;
-    s->req_limits.max_body_bytes = fe->max_body_bytes;
+    s->route_gen = r->generation;
+    frontend_apply(s, fe); /* s->up.in is NULL: req_hdrs come with the client buffer */
     http_limits_default(&s->resp_limits);
     s->resp_limits.max_head_bytes = HTTP_SESSION_MAX_RESPONSE_HEAD_BYTES;
     s->resp_limits.max_headers = RESP_HEADERS_MAX;
-
-    s->req_hdrs = NULL; /* with the client buffer */
-    s->req_hdrs_cap = max_headers;
-    s->up_full = max_head + HTTP_SESSION_BODY_BUF_BYTES;
-    if (s->up_full < HTTP_SESSION_CLIENT_BUF_BYTES)
-        s->up_full = HTTP_SESSION_CLIENT_BUF_BYTES;
 
     /* TCP_NODELAY is inherited from the listening socket (listen_open) */
     ev_io_init(&s->crd, on_client_read, fd, EV_READ);
@@ -954,9 +1013,19 @@ static void http_abort(struct session *base, const char *reason)
     http_session_end((struct http_session *)(void *)base, reason);
 }
 
+/* Stopping: an idle kept connection is closed now, as HAProxy and NGINX do; a
+ * request in flight is answered with Connection: close (w->draining). */
+static void http_stop(struct session *base)
+{
+    struct http_session *s = (struct http_session *)(void *)base;
+    if (idle_between_requests(s))
+        http_session_end(s, "shutdown");
+}
+
 const struct session_ops http_session_ops = {
     .name = "http",
     .start = http_start,
     .abort = http_abort,
-    .route_changed = http_session_route_changed,
+    .route_changed = http_route_changed,
+    .stop = http_stop,
 };

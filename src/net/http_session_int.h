@@ -76,7 +76,9 @@ struct http_session {
     enum state state;
     ev_tstamp c_active, s_active; /* loop time of the last I/O per side */
 
-    /* frontend settings, copied at start */
+    /* frontend settings, copied at start and again between requests after a
+     * reload (frontend_apply, follow_reload in http_session.c) */
+    uint64_t route_gen; /* of the snapshot they were copied from */
     char frontend[CONF_NAME_MAX];
     char pool[CONF_NAME_MAX];
     ev_tstamp timeout_client_s, timeout_request_s, timeout_keepalive_s;

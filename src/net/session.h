@@ -43,6 +43,10 @@ struct session_ops {
      * came back, ...): the session may move a request that waits on a server
      * now down. May end (free) the session. */
     void (*route_changed)(struct session *s, const struct route *r);
+    /* Optional. The worker stops (SIGTERM): a session with nothing in flight (an
+     * idle kept connection) ends now; the others go on and finish. May end (free)
+     * the session. */
+    void (*stop)(struct session *s);
 };
 
 /* The session type serving frontends of `mode`; NULL when none exists yet. */

@@ -210,6 +210,11 @@ static void begin_drain(struct worker *w)
     w->listeners = NULL;
     w->listener_count = 0;
     ev_timer_stop(w->loop, &w->accept_resume);
+    for (struct session *s = w->sessions.next, *next; s != &w->sessions; s = next) {
+        next = s->next;
+        if (s->ops->stop != NULL)
+            s->ops->stop(s);
+    }
     if (w->session_count == 0)
         ev_break(w->loop, EVBREAK_ALL);
 }
