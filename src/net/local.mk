@@ -9,7 +9,8 @@ libraftlb_io_a_SOURCES += \
 	src/net/worker.c src/net/worker.h \
 	src/net/poll_batch.c src/net/poll_batch.h \
 	src/net/conn_ramp.c src/net/conn_ramp.h \
-	src/net/tcp_acks.c src/net/tcp_acks.h
+	src/net/tcp_acks.c src/net/tcp_acks.h \
+	src/net/fd_limit.c src/net/fd_limit.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_poll_batch

@@ -16,6 +16,7 @@
 
 #include "health/health_mailbox.h"
 #include "health/health_monitor.h"
+#include "net/fd_limit.h"
 #include "net/listen.h"
 #include "net/route.h"
 #include "net/session.h"
@@ -346,6 +347,14 @@ static void on_mailbox(struct ev_loop *loop, ev_async *a, int revents)
         health_monitor_take(rt->hm, &rt->mbox);
 }
 
+/* The open-files limit for max_connections (fd_limit), or a warning. */
+static void raise_fd_limit(uint32_t max_connections)
+{
+    char msg[512];
+    if (fd_limit_raise(max_connections, msg, sizeof(msg)) != 0)
+        log_warn("%s", msg);
+}
+
 static void reload(struct runtime *rt)
 {
     struct health_monitor *nhm = NULL;
@@ -415,6 +424,7 @@ static void reload(struct runtime *rt)
     health_monitor_claim(nhm);
     health_monitor_free(rt->hm);
     rt->hm = nhm;
+    raise_fd_limit(nc->global.max_connections);
     atomic_store(&rt->shared.max_conns, nc->global.max_connections);
     atomic_store(&rt->shared.poll_batch_us, nc->global.poll_batch_us);
     binds_free(rt->binds, rt->nbinds);
@@ -522,6 +532,7 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
     if (log_configure(conf->global.error_log, conf->global.access_log,
                       (enum log_level)conf->global.log_level, err, errlen) != 0)
         goto out;
+    raise_fd_limit(conf->global.max_connections);
     if (runtime_check_supported(conf, report_to_log, NULL) != 0) {
         snprintf(err, errlen, "%s: the configuration asks for what this build cannot run",
                  path);

@@ -135,9 +135,12 @@ class Proc:
         self._log = open(log_path, "ab")
         pre = None
         if nofile is not None:
+            # a number (soft and hard limits) or a (soft, hard) pair
+            lim = nofile if isinstance(nofile, tuple) else (nofile, nofile)
+
             def pre():
                 import resource
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+                resource.setrlimit(resource.RLIMIT_NOFILE, lim)
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
                                   stderr=subprocess.STDOUT, env=env, preexec_fn=pre)
         self.pid = self.p.pid
@@ -175,6 +178,16 @@ class Proc:
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def log_until(self, pred, timeout=3.0):
+        """The log once pred(log) holds, or as it is after `timeout` seconds (an
+        access-log line may be written just after the client saw the close)."""
+        deadline = time.monotonic() + timeout
+        log = self.log()
+        while not pred(log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            log = self.log()
+        return log
 
 
 class Raftlb(Proc):

@@ -1,6 +1,9 @@
 """Accept limits: at max_connections raftlb stops accepting (the next client waits
-in the backlog and is served once a slot frees); out of descriptors (EMFILE) it
-pauses accepting instead of spinning, and serves again once descriptors free up."""
+in the backlog and is served once a slot frees); it raises its open-files limit to
+what max_connections needs, or warns when the hard limit is too low; out of
+descriptors (EMFILE) it pauses accepting instead of spinning, and serves again once
+descriptors free up."""
+import resource
 import socket
 import time
 
@@ -19,8 +22,39 @@ def served(s, timeout):
         return False
 
 
+def nofile_of(pid):
+    """(soft, hard) open-files limits of a process, from /proc."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    return None
+
+
 def test(h):
     _, echo = h.backend("echo")
+
+    # the open-files limit: max_connections = 1000 needs 2 * 1000 + 1024
+    fport = free_port()
+    conf = tcp_conf([("fe", [fport], "echo", [])], [("echo", [("e1", echo)], [])],
+                    workers=1, extra_global="max_connections = 1000")
+    r = h.raftlb(conf, [fport], name="nofile.ini", nofile=(64, 20000))
+    check(nofile_of(r.pid) == (3024, 20000),
+          "a soft limit of 64 is raised to 3024 for max_connections = 1000 "
+          "(limits %s)" % (nofile_of(r.pid),))
+    check(r.stop(20) == 0, "raftlb exits 0")
+    r = h.raftlb(conf, [fport], name="nofile2.ini", nofile=(64, 64))
+    # with CAP_SYS_RESOURCE (root outside a user namespace) the hard limit goes up
+    # too; without it raftlb warns
+    lim = nofile_of(r.pid)
+    warned = ("max_connections = 1000 needs about 3024 open files but the hard limit "
+              "is 64" in r.log())
+    check(lim == (3024, 3024) or (lim == (64, 64) and warned),
+          "a hard limit of 64: raised to 3024 when allowed, else a warning "
+          "(limits %s, warned: %s)" % (lim, warned))
+    check(r.alive(), "raftlb runs either way")
+    check(r.stop(20) == 0, "raftlb exits 0")
 
     fport = free_port()
     conf = tcp_conf([("fe", [fport], "echo", [])], [("echo", [("e1", echo)], [])],
@@ -42,8 +76,10 @@ def test(h):
     fport = free_port()
     conf = tcp_conf([("fe", [fport], "echo", [])], [("echo", [("e1", echo)], [])],
                     workers=1)
-    r = h.raftlb(conf, [fport], name="emfile.ini", nofile=64)
+    r = h.raftlb(conf, [fport], name="emfile.ini")
     time.sleep(0.3)
+    # raftlb raised its limit at start; bring it down to 64 behind its back
+    resource.prlimit(r.pid, resource.RLIMIT_NOFILE, (64, 64))
     clients = []
     for _ in range(60):
         try:
