@@ -157,10 +157,8 @@ int http_session_send_error(struct http_session *s, unsigned status, const char 
         n -= (int)strlen(reason) + 5;
     d->head_pos = 0;
     d->head_len = n > 0 && (uint32_t)n < d->head_cap ? (uint32_t)n : 0;
-    if (!s->in_request) {
-        s->in_request = true;
-        s->req_start = ev_now(s->w->loop);
-    }
+    if (!s->in_request) /* no head parsed: nothing of an earlier request is logged */
+        http_session_request_begin(s, s->head_since);
     s->status = (uint16_t)status;
     return start_close(s, true); /* the client may be sending still */
 }
@@ -171,14 +169,10 @@ int http_session_send_error(struct http_session *s, unsigned status, const char 
  * A request head is complete in up.in[0, head_bytes): validate the body bytes
  * already buffered, rewrite the head for the server, pick and connect.
  */
-static int request_ready(struct http_session *s)
+void http_session_request_begin(struct http_session *s, ev_tstamp start)
 {
-    struct http_request_forward fwd;
-    size_t out_len = 0;
-    int status;
-
     s->in_request = true;
-    s->req_start = ev_now(s->w->loop);
+    s->req_start = start;
     s->ttfb = 0;
     s->up_sent_at = 0;
     s->status = 0;
@@ -187,10 +181,22 @@ static int request_ready(struct http_session *s)
     s->tries = 0;
     s->retry_status = 0;
     s->server[0] = '\0';
+    s->method[0] = '\0';
+    s->target[0] = '\0';
+    s->reused = false;
+    s->continue_sent = false;
+}
+
+static int request_ready(struct http_session *s)
+{
+    struct http_request_forward fwd;
+    size_t out_len = 0;
+    int status;
+
+    http_session_request_begin(s, ev_now(s->w->loop));
     s->up_sent = false;
     s->resp_head_done = false;
     s->s_eof = false;
-    s->reused = false;
     s->fresh_only = false;
     s->send_failed = false;
     s->s_quick = false;
@@ -354,6 +360,7 @@ static int next_request(struct http_session *s)
     if (follow_reload(s) != 0)
         return -1;
     s->c_active = ev_now(s->w->loop);
+    s->head_since = s->c_active;
     ctimer_set(s, s->up.len > 0 || s->timeout_keepalive_s <= 0 ? head_timeout(s)
                                                                : s->timeout_keepalive_s);
     return http_session_drive(s);
@@ -452,6 +459,7 @@ static int response_head(struct http_session *s)
                                                    "interim response head too large");
                 d->head_pos = 0;
                 d->head_len = (uint32_t)out_len;
+                s->continue_sent |= s->resp.status_code == 100;
             }
             d->pos = s->resp.head_bytes;
             http_pipe_compact(d);
@@ -978,6 +986,7 @@ static int http_start(struct worker *w, int fd, const struct sockaddr_storage *p
     s->state = ST_HEAD;
     http_msg_init_request(&s->req, s->req_hdrs, s->req_hdrs_cap);
     s->c_active = ev_now(w->loop);
+    s->head_since = s->c_active;
     if (fe->tls != NULL) {
         char why[200];
         struct side_tls *t = calloc(1, sizeof(*t));

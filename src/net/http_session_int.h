@@ -125,6 +125,8 @@ struct http_session {
     uint64_t bytes_out; /* bytes sent to the client for this request */
     uint64_t bytes_up;  /* bytes sent to the server for this request */
     ev_tstamp req_start, ttfb;
+    ev_tstamp head_since; /* when the wait for this request's head began */
+    bool continue_sent;   /* a 100 (Continue) went to the client for this request */
     ev_tstamp up_sent_at; /* when the request was whole at the server; 0: not yet */
     char method[24];
     char target[LOG_TARGET_MAX + 1];
@@ -290,6 +292,9 @@ bool http_session_can_retry_other(const struct http_session *s);
 int http_session_retry_other(struct http_session *s, const char *why, unsigned status);
 int http_session_retry_fresh(struct http_session *s);
 bool http_session_retry_on_answer(struct http_session *s, unsigned status);
+/* A new request for the access log and retries: its fields start empty, timed
+ * from `start`. */
+void http_session_request_begin(struct http_session *s, ev_tstamp start);
 void http_session_route_changed(struct session *base, const struct route *r);
 
 /* http_session_timers.c: the timer callbacks. */

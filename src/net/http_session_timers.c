@@ -38,9 +38,13 @@ void http_session_on_client_timer(struct ev_loop *loop, ev_timer *t, int revents
     case ST_CONNECT:
     case ST_PROXY:
         left = s->c_active + s->timeout_client_s - ev_now(s->w->loop);
-        /* waiting on the server is not the client's idleness */
+        /* waiting on the server is not the client's idleness: for its answer to a
+         * request sent, for a 100 (Continue) it asked for before sending a body,
+         * or for more of a response of which the client has every byte so far */
         if (left > 0.001 || http_pipe_pending(&s->up) || s->state == ST_CONNECT ||
-            (s->up_sent && !s->resp_head_done)) {
+            (s->up_sent && !s->resp_head_done) ||
+            (s->req.expect_continue && !s->resp_head_done && !s->continue_sent) ||
+            (s->resp_head_done && !s->down.done && !http_pipe_pending(&s->down))) {
             ctimer_set(s, left > 0.001 ? left : s->timeout_client_s);
             return;
         }
