@@ -181,7 +181,10 @@ int http_session_connect_next(struct http_session *s)
     idx = pick_untried(s, pool);
     if (idx < 0) {
         if (s->tries == 0)
-            return http_session_send_error(s, 503, "no usable server");
+            return http_session_send_error(s, 503,
+                                           idx == ROUTE_PICK_FULL
+                                               ? "every usable server is at its maxconn"
+                                               : "no usable server");
         if (s->retry_status != 0)
             return http_session_send_error(s, s->retry_status,
                                            "no other server to retry on");

@@ -134,6 +134,8 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
             if (o->weight >= 0)
                 s->weight = o->weight > UINT32_MAX ? UINT32_MAX : (uint32_t)o->weight;
         }
+        s->max_conns = cs->max_conns;
+        rp->has_max_conns |= cs->max_conns > 0;
         s->counter = route_counter_get(reg, cp->name, cs->name);
         if (s->counter == NULL) {
             snprintf(err, errlen, "pool %s: out of memory", cp->name);
@@ -265,6 +267,8 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
                bool has_key, uint64_t random)
 {
     uint32_t load[LOAD_STACK_MAX];
+    uint64_t full[ROUTE_EXCLUDE_MAX / 64];
+    bool any_full = false;
     struct lb_pick in;
     struct lb_result res;
 
@@ -274,6 +278,26 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
     in.random = random;
     in.sequence = atomic_fetch_add_explicit(&pool->sequence, 1, memory_order_relaxed);
     in.exclude = exclude;
+    if (pool->has_max_conns) {
+        size_t n = pool->server_count < ROUTE_EXCLUDE_MAX ? pool->server_count
+                                                          : ROUTE_EXCLUDE_MAX;
+        size_t words = (n + 63) / 64;
+        if (exclude != NULL)
+            memcpy(full, exclude, words * sizeof(full[0]));
+        else
+            memset(full, 0, words * sizeof(full[0]));
+        for (size_t i = 0; i < n; i++) {
+            const struct route_server *s = &pool->servers[i];
+            if (s->max_conns > 0 &&
+                atomic_load_explicit(&s->counter->inflight, memory_order_relaxed) >=
+                    s->max_conns &&
+                !(full[i >> 6] & (1ull << (i & 63)))) {
+                full[i >> 6] |= 1ull << (i & 63);
+                any_full |= s->state == ROUTE_SERVER_UP;
+            }
+        }
+        in.exclude = full;
+    }
     if (pool->needs_load && pool->server_count <= LOAD_STACK_MAX) {
         for (size_t i = 0; i < pool->server_count; i++)
             load[i] = atomic_load_explicit(&pool->servers[i].counter->inflight,
@@ -284,7 +308,7 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
     if (res.fallback)
         atomic_fetch_add_explicit(&pool->counter->fallbacks, 1, memory_order_relaxed);
     if (res.server < 0 || (size_t)res.server >= pool->server_count)
-        return -1;
+        return any_full ? ROUTE_PICK_FULL : -1;
     return res.server;
 }
 

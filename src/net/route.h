@@ -84,6 +84,7 @@ struct route_server {
     uint32_t weight; /* effective, in 1/ROUTE_WEIGHT_SCALE units */
     enum route_server_state state;
     struct route_counter *counter; /* never NULL */
+    uint32_t max_conns;            /* maxconn=N: picked only below N in flight; 0: no limit */
     /* TLS to this server (`tls` on its line), or NULL: borrowed from the runtime's
      * tls_set, valid as long as this snapshot (set by route_set_tls()) */
     struct tls_client *tls;
@@ -107,6 +108,7 @@ struct route_pool {
     struct route_server *servers;
     size_t server_count;
     struct route_counter *counter; /* the pool's own (hash fallbacks), never NULL */
+    bool has_max_conns;            /* a server has maxconn */
     _Atomic uint64_t sequence; /* round-robin position, shared by all workers */
 };
 
@@ -167,15 +169,19 @@ struct route_pool *route_find_pool(const struct route *r, const char *name);
 /*
  * Picks a server of `pool` for a new connection. `exclude` is a bitmap of server
  * indexes not to pick (NULL: none); `key_hash`/`has_key` the balancing key;
- * `random` fresh randomness. Returns the server index or -1 (no usable server).
+ * `random` fresh randomness. A server with maxconn=N is left out while N requests
+ * or connections are in flight to it (counted by all workers, so a burst may pass
+ * N by up to one per other worker). Returns the server index, -1 (no usable
+ * server) or ROUTE_PICK_FULL (the usable ones are all at their maxconn).
  * Never allocates or locks.
  */
+#define ROUTE_PICK_FULL (-2)
 int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_hash,
                bool has_key, uint64_t random);
 
 /*
  * route_pick() leaving out the servers whose counters are in tried[0..ntried)
- * (the attempts of one request so far): -1 when none is left. The exclusion
+ * (the attempts of one request so far): < 0 when none is left. The exclusion
  * bitmap covers the first ROUTE_EXCLUDE_MAX servers of a pool.
  */
 #define ROUTE_EXCLUDE_MAX 65536u

@@ -207,6 +207,41 @@ static void test_route_pick_untried_leaves_out_tried_servers(void **state)
     route_counters_free(&reg);
 }
 
+/* A server at its maxconn is left out until a request ends; with every usable
+ * server full the pick says so; a retry's exclusions still hold. */
+static void test_route_pick_skips_servers_at_maxconn(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    struct route_counter *tried[1];
+    char err[256];
+    (void)state;
+    pool.servers[0].max_conns = 2;
+    pool.servers[2].max_conns = 1;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    assert_true(p->has_max_conns);
+    atomic_store(&p->servers[0].counter->inflight, 2);
+    atomic_store(&p->servers[2].counter->inflight, 1);
+    for (int i = 0; i < 9; i++) /* server 1 has no limit */
+        assert_int_equal(route_pick(p, NULL, 0, false, (uint64_t)i), 1);
+    tried[0] = p->servers[1].counter;
+    assert_int_equal(route_pick_untried(p, tried, 1, 0, false, 0), ROUTE_PICK_FULL);
+    atomic_store(&p->servers[0].counter->inflight, 1); /* one of its requests ended */
+    assert_int_equal(route_pick_untried(p, tried, 1, 0, false, 0), 0);
+    route_free(r);
+
+    /* every server has a limit and is full: ROUTE_PICK_FULL, not "none usable" */
+    pool.servers[1].max_conns = 3;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 2, &r, err, sizeof(err)), 0);
+    p = route_find_pool(r, "app");
+    atomic_store(&p->servers[0].counter->inflight, 2);
+    atomic_store(&p->servers[1].counter->inflight, 3);
+    assert_int_equal(route_pick(p, NULL, 0, false, 0), ROUTE_PICK_FULL);
+    route_free(r);
+    route_counters_free(&reg);
+}
+
 static void test_route_build_fails_on_unknown_pool(void **state)
 {
     struct route_counters reg = {0};
@@ -263,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup(test_route_counters_survive_a_new_snapshot, setup),
         cmocka_unit_test_setup(test_route_leastconn_reads_the_counters, setup),
         cmocka_unit_test_setup(test_route_pick_untried_leaves_out_tried_servers, setup),
+        cmocka_unit_test_setup(test_route_pick_skips_servers_at_maxconn, setup),
         cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
         cmocka_unit_test(test_route_source_key),
     };
