@@ -59,7 +59,8 @@ void http_session_request_key(struct http_session *s)
     }
     case CONF_HASH_HEADER: {
         const struct http_header *h = find_header(s, pool->hash_key_name);
-        if (h != NULL) {
+        /* an empty value is no key (HAProxy's balance hdr() does the same) */
+        if (h != NULL && h->value.len > 0) {
             s->key_hash = lb_hash(buf + h->value.off, h->value.len);
             s->has_key = true;
         }
@@ -73,7 +74,8 @@ void http_session_request_key(struct http_session *s)
             if (h->name.len != 6 || strncasecmp(buf + h->name.off, "cookie", 6) != 0)
                 continue;
             if (lb_key_cookie(buf + h->value.off, h->value.len, pool->hash_key_name,
-                              strlen(pool->hash_key_name), &v, &vl) == 0) {
+                              strlen(pool->hash_key_name), &v, &vl) == 0 &&
+                vl > 0) {
                 s->key_hash = lb_hash(v, vl);
                 s->has_key = true;
             }

@@ -72,10 +72,12 @@ def test(h):
     rd = Reader(s)
     got = {ask(rd, s, "/nokey/%d" % i) for i in range(9)}
     check(len(got) == 3, "requests without the header go round robin: %s" % sorted(got))
+    got = {ask(rd, s, "/emptykey/%d" % i, "X-User:\r\n") for i in range(9)}
+    check(len(got) == 3, "and so do requests with an empty one: %s" % sorted(got))
     s.close()
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
-    check("pool hdr: 9 requests without a header key went round robin" in r.log(),
+    check("pool hdr: 18 requests without a header key went round robin" in r.log(),
           "the fallbacks to round robin are counted and logged")
 
 
