@@ -347,6 +347,32 @@ static void on_mailbox(struct ev_loop *loop, ev_async *a, int revents)
         health_monitor_take(rt->hm, &rt->mbox);
 }
 
+static void write_pid_file(const struct conf *conf)
+{
+    FILE *f;
+    if (conf->global.pid_file == NULL)
+        return;
+    f = fopen(conf->global.pid_file, "we");
+    if (f == NULL) {
+        log_warn("cannot write pid file %s: %s", conf->global.pid_file, strerror(errno));
+        return;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+}
+
+/* A reload that changes pid_file: the new file is written and the old removed, so
+ * that the one removed at exit is the one written. */
+static void follow_pid_file(const struct conf *old, const struct conf *nc)
+{
+    const char *a = old->global.pid_file, *b = nc->global.pid_file;
+    if ((a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0))
+        return;
+    write_pid_file(nc);
+    if (a != NULL)
+        unlink(a);
+}
+
 /* The open-files limit for max_connections (fd_limit), or a warning. */
 static void raise_fd_limit(uint32_t max_connections)
 {
@@ -431,6 +457,7 @@ static void reload(struct runtime *rt)
     rt->binds = nb;
     rt->nbinds = nn;
     binds_post(rt);
+    follow_pid_file(rt->conf, nc);
     conf_free(rt->conf);
     rt->conf = nc;
     nc = NULL;
@@ -495,20 +522,6 @@ static void on_worker_exit(struct ev_loop *loop, ev_async *a, int revents)
     (void)revents;
     if (atomic_load(&rt->shared.exited) == rt->nworkers)
         ev_break(loop, EVBREAK_ALL);
-}
-
-static void write_pid_file(const struct conf *conf)
-{
-    FILE *f;
-    if (conf->global.pid_file == NULL)
-        return;
-    f = fopen(conf->global.pid_file, "we");
-    if (f == NULL) {
-        log_warn("cannot write pid file %s: %s", conf->global.pid_file, strerror(errno));
-        return;
-    }
-    fprintf(f, "%ld\n", (long)getpid());
-    fclose(f);
 }
 
 int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)

@@ -117,8 +117,25 @@ def test(h):
           "10 more reloads adding and removing a bind: %d descriptors before and after"
           % fds)
     check(ask(f_name) in (b"one\n", b"two\n"), "and it still serves")
+
+    # a reload that moves pid_file: the new one is written, the old one removed,
+    # and the one written is the one removed at exit
+    pid_a, pid_b = os.path.join(h.dir, "a.pid"), os.path.join(h.dir, "b.pid")
+    def pid_in(path):
+        try:
+            with open(path) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    r.reload(conf1.replace("[global]", "[global]\npid_file = %s" % pid_a, 1))
+    check(pid_in(pid_a) == r.pid, "a reload that sets pid_file writes it")
+    r.reload(conf1.replace("[global]", "[global]\npid_file = %s" % pid_b, 1))
+    check(pid_in(pid_b) == r.pid and not os.path.exists(pid_a),
+          "a reload that moves pid_file writes the new one and removes the old one")
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
+    check(not os.path.exists(pid_b), "the pid file is removed at exit")
 
 
 main(test)
