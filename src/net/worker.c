@@ -70,13 +70,12 @@ static const struct route_frontend *listener_frontend(struct listener *l,
     return l->fe;
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
+/* Accepts up to ACCEPT_BATCH connections of `l`; true when it took them all (more
+ * may wait), false when the queue is empty or accepting had to stop. */
+static bool accept_batch(struct listener *l)
 {
-    struct listener *l = (struct listener *)io;
     struct worker *w = l->w;
     struct worker_shared *sh = w->shared;
-    (void)loop;
-    (void)revents;
 
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage peer;
@@ -90,7 +89,7 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
         if (n >= atomic_load_explicit(&sh->max_conns, memory_order_relaxed)) {
             atomic_fetch_sub_explicit(&sh->conns, 1, memory_order_relaxed);
             pause_accept(w, "max_connections reached");
-            return;
+            return false;
         }
         fd = accept4(l->spec.fd, (struct sockaddr *)&peer, &plen,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -98,14 +97,14 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
             int e = errno;
             atomic_fetch_sub_explicit(&sh->conns, 1, memory_order_relaxed);
             if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED)
-                return;
+                return false;
             if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
                 pause_accept(w, strerror(e));
-                return;
+                return false;
             }
             log_error("worker %zu: accept on %s: %s", w->id, l->spec.addr_text,
                       strerror(e));
-            return;
+            return false;
         }
         r = worker_route(w);
         fe = listener_frontend(l, r);
@@ -120,6 +119,14 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
         /* start() owns fd and the connection count from here on */
         ops->start(w, fd, &peer, plen, r, fe);
     }
+    return true;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    accept_batch((struct listener *)io);
 }
 
 void worker_session_add(struct worker *w, struct session *s, const struct session_ops *ops)
@@ -181,10 +188,15 @@ static void apply_listeners(struct worker *w, struct listener_spec *specs, size_
         bool keep = false;
         for (size_t i = 0; i < count; i++)
             keep = keep || specs[i].fd == w->listeners[j].spec.fd;
-        if (keep)
+        if (keep) {
             ev_io_stop(w->loop, &w->listeners[j].io);
-        else
-            close_listener(w, &w->listeners[j]);
+            continue;
+        }
+        /* a bind the reload removed or changed: what its queue holds was already
+         * accepted by the kernel; serve it rather than reset it on close */
+        for (int b = 0; b < 64 && !w->accept_paused && accept_batch(&w->listeners[j]); b++)
+            ;
+        close_listener(w, &w->listeners[j]);
     }
     for (size_t i = 0; i < count; i++) {
         struct listener *l = &nl[i];
