@@ -215,10 +215,13 @@ static void probe_done(void *arg, const struct health_result *r)
         }
     }
     if (s->checked) {
-        /* paced from the probe's start, as HAProxy's inter: a probe that
-         * timed out does not add its timeout to the interval */
+        /* A failure is paced from the probe's start: a probe that timed out does
+         * not add its timeout to the interval. A pass is paced from its end: a
+         * server that held several probes and answers them at once must not
+         * count them as `rise` passes a millisecond apart. */
         uint64_t started = now > r->latency_ms ? now - r->latency_ms : now;
-        next = health_fsm_next_probe_ms(&s->fsm, started, rnd32(hm));
+        next = health_fsm_next_probe_ms(
+            &s->fsm, r->outcome == HEALTH_OUTCOME_OK ? now : started, rnd32(hm));
         if (next < now)
             next = now;
     }

@@ -169,6 +169,12 @@ def test(h):
             check(t_up is not None and t_up - events[back] < budget + 1.0,
                   "%s/%s UP again %.2f s after %s" % (pool, srv, (t_up or 0) - events[back],
                                                        back))
+            if back == "cont":
+                # the probe it held is answered at once; rise = 2 needs a second
+                # pass a fast interval (75 ms, +-10 %) later, not a millisecond
+                check(t_up is not None and t_up - events[back] >= 0.06,
+                      "%s/%s: its 2 passes are a fast interval apart (UP %.3f s after "
+                      "SIGCONT)" % (pool, srv, (t_up or 0) - events[back]))
 
     for ld in loads:
         res = ld.results
