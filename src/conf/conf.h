@@ -77,6 +77,7 @@ struct conf_addr {
     struct sockaddr_storage ss;
     socklen_t len;
     char text[280]; /* as written: "127.0.0.1:9001", "[::1]:80", "web.local:80" */
+    int line;       /* of a `bind =` (0 elsewhere), for errors found when opening it */
 };
 
 /* One `server = NAME ADDR k=v ...` line of a pool. */

@@ -256,6 +256,7 @@ static int set_bind(struct conf_loader *L, const struct conf_key *k, void *base,
         return -2;
     }
     f->binds = b;
+    a.line = L->lineno;
     b[f->bind_count++] = a;
     return 0;
 }
@@ -528,8 +529,10 @@ static int server_option(struct conf_loader *L, struct conf_server *s, char *opt
         int rc = 0;
         switch (i) {
         case 0:
+            /* a bad value keeps the default: one error, not a second about it */
             rc = conf_value_uint(val, 0, 256, &x, inner, sizeof(inner));
-            s->weight = (uint32_t)x;
+            if (rc == 0)
+                s->weight = (uint32_t)x;
             break;
         case 1:
             rc = conf_value_duration(val, 0, 3600000, &ms, inner, sizeof(inner));

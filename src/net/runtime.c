@@ -87,7 +87,8 @@ int runtime_check_supported(const struct conf *conf, runtime_report_fn report, v
                         snprintf(msg, sizeof(msg),
                                  "%s:%d: frontend %s: bind %s is already used by "
                                  "frontend %s",
-                                 conf->path, f->line, f->name, f->binds[b].text, g->name);
+                                 conf->path, f->binds[b].line ? f->binds[b].line : f->line,
+                                 f->name, f->binds[b].text, g->name);
                         report(arg, msg);
                         rc = -1;
                     }
@@ -188,7 +189,8 @@ static int binds_make(struct runtime *rt, const struct conf *conf, struct bind *
                                         sizeof(why));
                 if (x->fds[w] == -1) {
                     snprintf(err, errlen, "%s:%d: frontend %s: cannot listen on %s: %s",
-                             conf->path, f->line, f->name, x->text, why);
+                             conf->path, a->line ? a->line : f->line, f->name, x->text,
+                             why);
                     k++;
                     goto fail;
                 }

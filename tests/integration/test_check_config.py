@@ -2,6 +2,7 @@
 with every problem as FILE:LINE: message; -V prints the version; raftlb refuses
 to start on a bind shared by two frontends, naming FILE:LINE."""
 import re
+import socket
 
 from harness import check, free_port, main, tcp_conf
 
@@ -54,6 +55,20 @@ def test(h):
     check(rc == 1 and "configuration OK" not in out and
           re.search(re.escape(dup) + r":\d+: .*127\.0\.0\.1:%d" % port, err),
           "-t refuses it the same way (got %d: %s)" % (rc, err.strip()))
+
+    # a port another process holds: the error names the line of that bind
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    busy = taken.getsockname()[1]
+    text = tcp_conf([("fe", [free_port(), busy], "p", [])], [("p", [("s1", free_port())], [])])
+    line = text.splitlines().index("bind = 127.0.0.1:%d" % busy) + 1
+    path = h.write("busy.ini", text)
+    rc, out, err = h.run([exe, "-c", path], timeout=20)
+    taken.close()
+    check(rc == 1 and "%s:%d: frontend fe: cannot listen on 127.0.0.1:%d" % (path, line, busy)
+          in err, "a busy port is reported at its bind line %d (got %d: %s)"
+          % (line, rc, err.strip()))
 
 
 main(test)

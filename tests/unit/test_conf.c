@@ -324,6 +324,11 @@ static const struct bad_case bad_cases[] = {
     {"weight above 256",
      BASE "server = b 127.0.0.1:9002 weight=300\n",
      {"%F:6: server b: weight: expected a whole number from 0 to 256, got '300'"}},
+    {"bad weight on a pool's only server: one error, not also 'every server has "
+     "weight 0'",
+     "[frontend web]\nbind = 127.0.0.1:8080\npool = app\n[pool app]\n"
+     "server = a 127.0.0.1:9001 weight=999\n",
+     {"%F:5: server a: weight: expected a whole number from 0 to 256, got '999'"}},
     {"maglev table size not prime",
      BASE "balance = maglev\nmaglev_table_size = 65536\n",
      {"%F:7: maglev_table_size: 65536 is not a prime number (e.g. 65537, 131071, "
