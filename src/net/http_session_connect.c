@@ -218,7 +218,14 @@ int http_session_connect_resume(struct http_session *s)
         if (pool->servers[i].counter == s->counter)
             return acquire(s, &pool->servers[i],
                            ev_now(s->w->loop) >= s->wait_until - 1e-4);
-    return http_session_connect_failed(s, "server removed while waiting for a connection");
+    /* a reload removed the server before the request reached it: not an attempt
+     * (nor a failure of the server), so the request is picked again, even with
+     * retries = 0 */
+    log_info("%s: server %s left the pool while a request waited for it; picking again",
+             s->frontend, s->server);
+    http_session_release_server(s);
+    s->tries--;
+    return http_session_connect_next(s);
 }
 
 /* A connection to srv for the request: an idle one from the worker's pool, or a
