@@ -10,8 +10,9 @@ static struct lb_result lc_pick(const void *table, const struct lb_pick *in)
 {
     const struct lb_base *b = table;
     struct lb_result r = {.server = -1, .fallback = false, .spilled = false};
-    uint64_t best_load = 0, best_w = 0;
+    uint64_t best_load = 0, best_w = 0, rr_load = 0, rr_w = 0;
     uint32_t start, k;
+    int rr;
 
     if (b->count == 0)
         return r;
@@ -19,13 +20,21 @@ static struct lb_result lc_pick(const void *table, const struct lb_pick *in)
         r.server = lb_rr_pick(&b->rr, in->sequence, in->exclude);
         return r;
     }
+    /* the weighted round robin's choice, kept when it is among the least loaded */
+    rr = lb_rr_pick(&b->rr, in->sequence, in->exclude);
+    if (rr < 0)
+        return r;
     start = (uint32_t)(in->sequence % b->count);
     for (k = 0; k < b->count; k++) {
         uint32_t pos = start + k < b->count ? start + k : start + k - b->count;
         uint32_t s = b->idx[pos];
-        uint64_t l = (uint64_t)in->load[s] + 1, w = b->weight[pos];
+        uint64_t l = in->load[s], w = b->weight[pos];
         if (lb_excluded(in->exclude, s))
             continue;
+        if (s == (uint32_t)rr) {
+            rr_load = l;
+            rr_w = w;
+        }
         /* l / w < best_load / best_w, exactly: both products are below 2^64 */
         if (r.server < 0 || l * best_w < best_load * w) {
             r.server = (int)s;
@@ -33,6 +42,8 @@ static struct lb_result lc_pick(const void *table, const struct lb_pick *in)
             best_w = w;
         }
     }
+    if (rr_w > 0 && rr_load * best_w == best_load * rr_w)
+        r.server = rr;
     return r;
 }
 

@@ -1,10 +1,11 @@
 /*
  * lb_leastconn: the server with the fewest in-flight requests per unit of weight.
  *
- * Compares (load + 1) / weight, so that among idle servers the heavier one goes
- * first; ties go to the first in a rotation that starts at `sequence`, so equal
- * servers share the work instead of the first one taking it all. Without a load
- * array it is weighted round robin. O(servers) per pick, lock-free.
+ * Compares load / weight. Among the least loaded, the server weighted round robin
+ * would pick at `sequence` goes first, so that servers with as little work (idle
+ * ones, at low concurrency) share it by weight; otherwise the first of them in a
+ * rotation that starts at `sequence`. Without a load array it is weighted round
+ * robin. O(servers) per pick, lock-free.
  *
  * Must not: allocate, lock or write the table in pick.
  */

@@ -96,9 +96,10 @@ static struct lb_result r2_pick(const void *table, const struct lb_pick *in)
         return r;
     c = next_free(b, draw(t, lb_hash_mix64(in->random ^ 0x9E3779B97F4A7C15ULL)),
                   in->exclude);
-    /* (load + 1) / weight, compared exactly; ties keep the first draw */
-    la = ((uint64_t)in->load[b->idx[a]] + 1) * b->weight[c];
-    lc = ((uint64_t)in->load[b->idx[c]] + 1) * b->weight[a];
+    /* load / weight, compared exactly; ties keep the first draw, so that idle
+     * servers (low concurrency) share by weight, as the draws do */
+    la = (uint64_t)in->load[b->idx[a]] * b->weight[c];
+    lc = (uint64_t)in->load[b->idx[c]] * b->weight[a];
     if (lc < la)
         r.server = (int)b->idx[c];
     return r;

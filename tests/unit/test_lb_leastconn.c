@@ -64,6 +64,29 @@ static void test_lb_leastconn_equal_servers_share_in_rotation(void **state)
     lb_ops_get(LB_LEASTCONN)->destroy(t);
 }
 
+/* At low concurrency every server is often idle: the idle ones share by weight
+ * (weighted round robin), not the heaviest taking everything. */
+static void test_lb_leastconn_idle_servers_share_by_weight(void **state)
+{
+    struct lb_server s[2];
+    uint32_t load[2] = {0, 0};
+    int count[2] = {0, 0};
+    void *t;
+    (void)state;
+    tl_servers(s, 2, 1);
+    s[1].weight = 3;
+    t = tl_build(LB_LEASTCONN, s, 2, NULL);
+    for (uint64_t q = 0; q < 400; q++)
+        count[lc(t, q, load, NULL)]++;
+    assert_int_equal(count[0], 100);
+    assert_int_equal(count[1], 300);
+    /* a busy server is still passed over for an idle one, whatever the weights */
+    load[1] = 1;
+    for (uint64_t q = 0; q < 8; q++)
+        assert_int_equal(lc(t, q, load, NULL), 0);
+    lb_ops_get(LB_LEASTCONN)->destroy(t);
+}
+
 static void test_lb_leastconn_closed_loop_stays_balanced(void **state)
 {
     /* every pick adds a request, every third pick finishes the oldest one */
@@ -83,7 +106,7 @@ static void test_lb_leastconn_closed_loop_stays_balanced(void **state)
             load[hist[q / 3]]--;
     }
     for (int i = 0; i < 4; i++) {
-        /* (load + 1) / weight stays level: s4 carries about twice the others */
+        /* load / weight stays level: s4 carries about twice the others */
         assert_true(load[i] + 1 >= load[4] / 2 && load[i] <= (load[4] + 2) / 2 + 1);
     }
     lb_ops_get(LB_LEASTCONN)->destroy(t);
@@ -115,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_lb_leastconn_picks_the_least_loaded),
         cmocka_unit_test(test_lb_leastconn_weighs_load_by_weight),
         cmocka_unit_test(test_lb_leastconn_equal_servers_share_in_rotation),
+        cmocka_unit_test(test_lb_leastconn_idle_servers_share_by_weight),
         cmocka_unit_test(test_lb_leastconn_closed_loop_stays_balanced),
         cmocka_unit_test(test_lb_leastconn_exclusion_and_no_loads),
     };

@@ -57,6 +57,25 @@ static void test_lb_random2_less_loaded_of_two_wins(void **state)
     lb_ops_get(LB_RANDOM2)->destroy(t);
 }
 
+/* Idle servers (low concurrency) share by weight: 1:3 over idle servers is
+ * about 25/75 %, not the heavier one winning every pair it is drawn in. */
+static void test_lb_random2_idle_servers_share_by_weight(void **state)
+{
+    struct lb_server s[2];
+    uint32_t load[2] = {0, 0};
+    int light = 0;
+    uint64_t rnd = 11;
+    void *t;
+    (void)state;
+    tl_servers(s, 2, 1);
+    s[1].weight = 3;
+    t = tl_build(LB_RANDOM2, s, 2, NULL);
+    for (int q = 0; q < 40000; q++)
+        light += r2(t, tl_rand(&rnd), load, NULL) == 0;
+    assert_true(light > 9000 && light < 11000);
+    lb_ops_get(LB_RANDOM2)->destroy(t);
+}
+
 static void test_lb_random2_closed_loop_evens_out(void **state)
 {
     struct lb_server s[8];
@@ -116,6 +135,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lb_random2_draws_follow_weights),
         cmocka_unit_test(test_lb_random2_less_loaded_of_two_wins),
+        cmocka_unit_test(test_lb_random2_idle_servers_share_by_weight),
         cmocka_unit_test(test_lb_random2_closed_loop_evens_out),
         cmocka_unit_test(test_lb_random2_same_randomness_same_pick),
         cmocka_unit_test(test_lb_random2_never_picks_excluded_or_unusable),
