@@ -375,6 +375,57 @@ static void follow_pid_file(const struct conf *old, const struct conf *nc)
         unlink(a);
 }
 
+/* What a reload changed in the pools' servers, one line each, so that a server
+ * taken out of or put back into service by an edited file shows in the log as a
+ * health change does. */
+static void log_server_changes(const struct conf *old, const struct conf *nc)
+{
+    for (size_t p = 0; p < nc->pool_count; p++) {
+        const struct conf_pool *np = &nc->pools[p];
+        const struct conf_pool *op = conf_find_pool(old, np->name);
+        for (size_t i = 0; i < np->server_count; i++) {
+            const struct conf_server *ns = &np->servers[i];
+            const struct conf_server *os = NULL;
+            for (size_t j = 0; op != NULL && j < op->server_count; j++)
+                if (strcmp(op->servers[j].name, ns->name) == 0)
+                    os = &op->servers[j];
+            if (os == NULL) {
+                log_info("reload: server %s/%s added (%s, state %s)", np->name, ns->name,
+                         ns->addr.text, conf_server_state_name(ns->state));
+                continue;
+            }
+            if (os->state != ns->state)
+                log_info("reload: server %s/%s state %s -> %s", np->name, ns->name,
+                         conf_server_state_name(os->state),
+                         conf_server_state_name(ns->state));
+            if (os->weight != ns->weight)
+                log_info("reload: server %s/%s weight %u -> %u", np->name, ns->name,
+                         os->weight, ns->weight);
+            if (strcmp(os->addr.text, ns->addr.text) != 0)
+                log_info("reload: server %s/%s address %s -> %s", np->name, ns->name,
+                         os->addr.text, ns->addr.text);
+        }
+        if (op != NULL && op->health != np->health)
+            log_info("reload: pool %s health %s -> %s", np->name,
+                     conf_health_name(op->health), conf_health_name(np->health));
+    }
+    for (size_t p = 0; p < old->pool_count; p++) {
+        const struct conf_pool *op = &old->pools[p];
+        const struct conf_pool *np = conf_find_pool(nc, op->name);
+        if (np == NULL) {
+            log_info("reload: pool %s removed", op->name);
+            continue;
+        }
+        for (size_t j = 0; j < op->server_count; j++) {
+            bool kept = false;
+            for (size_t i = 0; i < np->server_count && !kept; i++)
+                kept = strcmp(np->servers[i].name, op->servers[j].name) == 0;
+            if (!kept)
+                log_info("reload: server %s/%s removed", op->name, op->servers[j].name);
+        }
+    }
+}
+
 /* The open-files limit for max_connections (fd_limit), or a warning. */
 static void raise_fd_limit(uint32_t max_connections)
 {
@@ -460,6 +511,7 @@ static void reload(struct runtime *rt)
     rt->nbinds = nn;
     binds_post(rt);
     follow_pid_file(rt->conf, nc);
+    log_server_changes(rt->conf, nc);
     conf_free(rt->conf);
     rt->conf = nc;
     nc = NULL;

@@ -92,6 +92,9 @@ def test(h):
 
     base = {"maglev": mapping(f_mag), "ring": mapping(f_ring)}
     r.reload(conf_text(servers, f_mag, f_ring, drained="b2"))
+    check("reload: server ring/b2 state ready -> drain" in r.log() and
+          "reload: server mag/b2 state ready -> drain" in r.log(),
+          "the reload logs the state it changed")
     for name, port in (("maglev", f_mag), ("ring", f_ring)):
         now = settled(port, without("b2"))
         own = {u for u in URIS if base[name][u] == "b2"}
