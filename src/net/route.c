@@ -153,10 +153,28 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
     params.balance_factor = cp->balance_factor;
     {
         char lberr[256] = "";
+        bool primary = false, backup = false;
         rp->table = rp->ops->build(lbs, cp->server_count, &params, lberr, sizeof(lberr));
         if (rp->table == NULL) {
             snprintf(err, errlen, "pool %s: %s", cp->name, lberr);
             goto fail;
+        }
+        for (size_t i = 0; i < cp->server_count; i++) {
+            primary |= lbs[i].usable && lbs[i].weight > 0 && !lbs[i].backup;
+            backup |= lbs[i].usable && lbs[i].weight > 0 && lbs[i].backup;
+        }
+        if (primary && backup) {
+            /* the backups as a table of their own (primaries out of it) */
+            for (size_t i = 0; i < cp->server_count; i++) {
+                lbs[i].usable = lbs[i].usable && lbs[i].backup;
+                lbs[i].backup = false;
+            }
+            rp->backup_table =
+                rp->ops->build(lbs, cp->server_count, &params, lberr, sizeof(lberr));
+            if (rp->backup_table == NULL) {
+                snprintf(err, errlen, "pool %s: %s", cp->name, lberr);
+                goto fail;
+            }
         }
     }
     rc = 0;
@@ -169,6 +187,8 @@ static void pool_free(struct route_pool *rp)
 {
     if (rp->table != NULL && rp->ops != NULL)
         rp->ops->destroy(rp->table);
+    if (rp->backup_table != NULL && rp->ops != NULL)
+        rp->ops->destroy(rp->backup_table);
     free(rp->servers);
 }
 
@@ -305,6 +325,8 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
         in.load = load;
     }
     res = pool->ops->pick(pool->table, &in);
+    if (res.server < 0 && pool->backup_table != NULL)
+        res = pool->ops->pick(pool->backup_table, &in);
     if (res.fallback)
         atomic_fetch_add_explicit(&pool->counter->fallbacks, 1, memory_order_relaxed);
     if (res.server < 0 || (size_t)res.server >= pool->server_count)

@@ -95,6 +95,9 @@ struct route_pool {
     enum lb_algo algo;
     const struct lb_ops *ops;
     void *table;              /* ops->build() result, owned */
+    /* the usable backups alone, when the table holds primaries: what a pick falls
+     * back to when every primary is excluded (tried, full); NULL otherwise */
+    void *backup_table;
     bool needs_load;          /* the algorithm reads in-flight counts */
     enum conf_hash_key hash_key;
     char hash_key_name[CONF_NAME_MAX]; /* header:NAME / cookie:NAME (http mode) */
@@ -169,7 +172,9 @@ struct route_pool *route_find_pool(const struct route *r, const char *name);
 /*
  * Picks a server of `pool` for a new connection. `exclude` is a bitmap of server
  * indexes not to pick (NULL: none); `key_hash`/`has_key` the balancing key;
- * `random` fresh randomness. A server with maxconn=N is left out while N requests
+ * `random` fresh randomness. When every usable primary server is excluded (tried
+ * by this request already, or at its maxconn), a usable backup is picked. A
+ * server with maxconn=N is left out while N requests
  * or connections are in flight to it (counted by all workers, so a burst may pass
  * N by up to one per other worker). Returns the server index, -1 (no usable
  * server) or ROUTE_PICK_FULL (the usable ones are all at their maxconn).

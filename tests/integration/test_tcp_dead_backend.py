@@ -54,6 +54,18 @@ def test(h):
     check(any("frontend=echo" in l and "tries=2" in l and "end=done" in l
               for l in r.log().splitlines()),
           "some of those sessions were indeed retried (tries=2, end=done)")
+
+    # a backup takes the retry when the only primary refuses (not yet marked down)
+    f4 = free_port()
+    conf4 = conf3.replace("[frontend dead]", "[frontend bk]\nbind = 127.0.0.1:%d\n"
+                          "mode = tcp\npool = bk\n\n[frontend dead]" % f4)
+    conf4 += ("\n[pool bk]\nretries = 1\nhealth = none\n"
+              "server = y1 127.0.0.1:%d\nserver = y2 127.0.0.1:%d backup\n"
+              % (dead1, p_alive))
+    r.reload(conf4)
+    answers = [read_all(f4) for _ in range(3)]
+    check(answers == [b"alive\n"] * 3,
+          "the only primary refuses: the retry goes to the backup (%s)" % answers)
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
 

@@ -242,6 +242,33 @@ static void test_route_pick_skips_servers_at_maxconn(void **state)
     route_counters_free(&reg);
 }
 
+/* Backups take over from primaries that are all excluded: tried by a request
+ * already, or at their maxconn; never while a primary is left. */
+static void test_route_pick_falls_back_to_backups(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    struct route_counter *tried[2];
+    char err[256];
+    (void)state;
+    servers[2].backup = true;
+    servers[1].max_conns = 1;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    assert_non_null(p->backup_table);
+    for (int i = 0; i < 6; i++) /* primaries only while one is left */
+        assert_int_not_equal(route_pick(p, NULL, 0, false, (uint64_t)i), 2);
+    tried[0] = p->servers[0].counter;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(route_pick_untried(p, tried, 1, 0, false, (uint64_t)i), 1);
+    tried[1] = p->servers[1].counter;
+    assert_int_equal(route_pick_untried(p, tried, 2, 0, false, 0), 2);
+    atomic_store(&p->servers[1].counter->inflight, 1); /* s2 full, s1 tried */
+    assert_int_equal(route_pick_untried(p, tried, 1, 0, false, 0), 2);
+    route_free(r);
+    route_counters_free(&reg);
+}
+
 static void test_route_build_fails_on_unknown_pool(void **state)
 {
     struct route_counters reg = {0};
@@ -299,6 +326,7 @@ int main(void)
         cmocka_unit_test_setup(test_route_leastconn_reads_the_counters, setup),
         cmocka_unit_test_setup(test_route_pick_untried_leaves_out_tried_servers, setup),
         cmocka_unit_test_setup(test_route_pick_skips_servers_at_maxconn, setup),
+        cmocka_unit_test_setup(test_route_pick_falls_back_to_backups, setup),
         cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
         cmocka_unit_test(test_route_source_key),
     };
