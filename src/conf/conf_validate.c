@@ -214,11 +214,13 @@ static void check_pool(struct conf_loader *L, size_t i)
     if (p->balance != CONF_BALANCE_RING && p->balance != CONF_BALANCE_MAGLEV) {
         static const char *const hash_only[] = {"hash_key", "balance_factor",
                                                 "maglev_table_size", "ring_points"};
+        static const char *const needs[] = {"ring or maglev", "ring or maglev",
+                                            "maglev", "ring"};
         for (size_t j = 0; j < 4; j++) {
             line = line_of(k, CONF_SECT_POOL, hash_only[j]);
             if (line != 0)
-                conf_report(L, line, "pool '%s': %s needs balance = ring or maglev",
-                            p->name, hash_only[j]);
+                conf_report(L, line, "pool '%s': %s needs balance = %s", p->name,
+                            hash_only[j], needs[j]);
         }
     } else {
         const char *other =
@@ -258,6 +260,16 @@ static void check_pool(struct conf_loader *L, size_t i)
             conf_report(L, p->servers[j].line,
                         "server %s: verify, ca and sni need tls (or health = https)",
                         p->servers[j].name);
+    if (p->health == CONF_HEALTH_NONE) {
+        static const char *const active_only[] = {"health_interval", "health_fast_interval",
+                                                  "health_timeout", "rise", "fall"};
+        for (size_t j = 0; j < 5; j++) {
+            line = line_of(k, CONF_SECT_POOL, active_only[j]);
+            if (line != 0)
+                conf_report(L, line, "pool '%s': %s needs health = tcp, http or https",
+                            p->name, active_only[j]);
+        }
+    }
     if (p->health == CONF_HEALTH_NONE || p->health == CONF_HEALTH_TCP) {
         static const char *const http_only[] = {"health_method", "health_path",
                                                 "health_host", "health_body",
