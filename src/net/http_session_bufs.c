@@ -180,6 +180,7 @@ static void client_hdrs_at(struct http_session *s, char *buf, uint32_t bytes)
 {
     s->req_hdrs = (struct http_header *)(void *)(buf + bytes);
     s->req.headers = s->req_hdrs;
+    s->req.headers_cap = s->req_hdrs_cap; /* a reload may have changed it */
 }
 
 /* A client buffer to read into (the standard size first), with the request-head

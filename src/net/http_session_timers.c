@@ -39,12 +39,17 @@ void http_session_on_client_timer(struct ev_loop *loop, ev_timer *t, int revents
     case ST_PROXY:
         left = s->c_active + s->timeout_client_s - ev_now(s->w->loop);
         /* waiting on the server is not the client's idleness: for its answer to a
-         * request sent, for a 100 (Continue) it asked for before sending a body,
-         * or for more of a response of which the client has every byte so far */
+         * request sent whole, for more of a response of which the client has
+         * every byte so far (its request sent whole too: else the server may be
+         * waiting on the client), or for a 100 (Continue) it asked for, for up to
+         * timeout_server (a server that waits for the body instead would
+         * otherwise hold both sides forever, neither timer firing) */
         if (left > 0.001 || http_pipe_pending(&s->up) || s->state == ST_CONNECT ||
             (s->up_sent && !s->resp_head_done) ||
-            (s->req.expect_continue && !s->resp_head_done && !s->continue_sent) ||
-            (s->resp_head_done && !s->down.done && !http_pipe_pending(&s->down))) {
+            (s->up_sent && s->resp_head_done && !s->down.done &&
+             !http_pipe_pending(&s->down)) ||
+            (s->req.expect_continue && !s->resp_head_done && !s->continue_sent &&
+             ev_now(s->w->loop) - s->req_start < s->timeout_server_s)) {
             ctimer_set(s, left > 0.001 ? left : s->timeout_client_s);
             return;
         }

@@ -23,7 +23,7 @@ def test(h):
     # web's pool renamed (another server behind it), a body limit, keep-alive 1 s;
     # frontend `other` removed
     conf2 = http_conf([("web", web, "app2", ["timeout_http_keepalive = 1s",
-                                             "max_body_bytes = 1k"])],
+                                             "max_body_bytes = 1k", "max_headers = 200"])],
                       [("app2", [("b2", b2)], [])])
     r = h.raftlb(conf1, [web, other])
 
@@ -40,6 +40,12 @@ def test(h):
     check(get(gone, grd, "/o").status == 200, "a connection to frontend other")
 
     r.reload(conf2)
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+    s.sendall(b"GET /h HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+    resp = read_response(rd)
+    check(resp.status == 200, "its first request after the reload follows the new "
+          "max_headers = 200: 150 header fields pass (got %s; 431 with the old 100)"
+          % resp.status)
     resp = get(s, rd, "/b")
     check(resp.status == 200 and resp.body == b"b2 /b\n",
           "after the reload the same connection's next request goes to the renamed "

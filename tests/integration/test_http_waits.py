@@ -16,7 +16,8 @@ from http_backend import Reader, http_conf, read_response
 class PausingServer:
     """Raw HTTP/1.1 server: /drip/N/GAP answers N body bytes GAP seconds apart;
     /continue/GAP reads an `Expect: 100-continue` head, waits GAP seconds, sends
-    100 Continue, reads the body and answers with its length; /big answers
+    100 Continue, reads the body and answers with its length; /silent reads
+    the head and stays silent for 10 s; /big answers
     32 MB at once. One request per connection."""
 
     def __init__(self):
@@ -61,6 +62,8 @@ class PausingServer:
                 text = b"got %d\n" % len(body)
                 c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
                           % (len(text), text))
+            elif parts[1] == "silent":
+                time.sleep(10)  # neither a 100 nor a final answer, body unread
             elif parts[1] == "big":
                 n = 32 << 20
                 c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
@@ -79,12 +82,16 @@ class PausingServer:
 def test(h):
     srv = PausingServer()
     front = free_port()
+    front2 = free_port()
     conf = http_conf([("web", front, "app", ["timeout_client = 1s",
-                                             "timeout_http_request = 1s"])],
+                                             "timeout_http_request = 1s"]),
+                      ("web2", front2, "short", ["timeout_client = 1s"])],
                      [("app", [("p1", srv.port)], ["timeout_server = 10s",
-                                                   "health = none", "retries = 0"])],
+                                                   "health = none", "retries = 0"]),
+                      ("short", [("p1", srv.port)], ["timeout_server = 2s",
+                                                     "health = none", "retries = 0"])],
                      workers=1)
-    r = h.raftlb(conf, [front])
+    r = h.raftlb(conf, [front, front2])
 
     # a server pausing 1.6 s between body bytes, timeout_client = 1 s
     s = connect(front, timeout=15)
@@ -117,6 +124,21 @@ def test(h):
         got = repr(e)
     check(got == (100, 200, b"got 5\n"), "a client waiting 1.6 s for its 100 Continue "
           "gets it, then its answer (got %r)" % (got,))
+    s.close()
+
+    # but not forever: a server that neither sends a 100 nor answers, waiting for
+    # the body, and a client that waits for the 100 (or stalls mid-body) are cut
+    # once timeout_server (2 s here) has passed
+    s = connect(front2, timeout=15)
+    rd = Reader(s)
+    t0 = time.monotonic()
+    s.sendall(b"POST /silent HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+              b"Expect: 100-continue\r\n\r\nhello")
+    closed = rd.closed(8.0)
+    took = time.monotonic() - t0
+    check(closed and 1.9 <= took <= 4.0, "an Expect: 100-continue request that both "
+          "sides wait on ends after timeout_server + timeout_client at most "
+          "(%.1f s, closed: %s)" % (took, closed))
     s.close()
 
     # a client that stops reading a large response is still cut
