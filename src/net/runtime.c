@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "health/health_mailbox.h"
@@ -349,18 +350,19 @@ static void on_mailbox(struct ev_loop *loop, ev_async *a, int revents)
         health_monitor_take(rt->hm, &rt->mbox);
 }
 
-static void write_pid_file(const struct conf *conf)
+/* Writes pid_file when set; 0, or -1 (logged) when it could not be written. */
+static int write_pid_file(const struct conf *conf)
 {
     FILE *f;
     if (conf->global.pid_file == NULL)
-        return;
+        return 0;
     f = fopen(conf->global.pid_file, "we");
     if (f == NULL) {
         log_warn("cannot write pid file %s: %s", conf->global.pid_file, strerror(errno));
-        return;
+        return -1;
     }
     fprintf(f, "%ld\n", (long)getpid());
-    fclose(f);
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 /* A reload that changes pid_file: the new file is written and the old removed, so
@@ -368,11 +370,16 @@ static void write_pid_file(const struct conf *conf)
 static void follow_pid_file(const struct conf *old, const struct conf *nc)
 {
     const char *a = old->global.pid_file, *b = nc->global.pid_file;
+    struct stat sa, sb;
     if ((a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0))
         return;
-    write_pid_file(nc);
-    if (a != NULL)
-        unlink(a);
+    if (write_pid_file(nc) != 0 || a == NULL)
+        return; /* the old one still names this process */
+    /* another spelling of the same file (a//b, a relative path) is kept */
+    if (b != NULL && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+        sa.st_ino == sb.st_ino)
+        return;
+    unlink(a);
 }
 
 /* What a reload changed in the pools' servers, one line each, so that a server
@@ -680,7 +687,7 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
                 ev_run(rt.loop, 0);
             goto out_loop;
         }
-    write_pid_file(conf);
+    (void)write_pid_file(conf); /* logged; not a reason to stop */
     log_info("raftlb %s running: %zu workers, %zu frontends, %zu pools", PACKAGE_VERSION,
              rt.nworkers, conf->frontend_count, conf->pool_count);
     ev_run(rt.loop, 0);

@@ -193,9 +193,12 @@ static void apply_listeners(struct worker *w, struct listener_spec *specs, size_
             continue;
         }
         /* a bind the reload removed or changed: what its queue holds was already
-         * accepted by the kernel; serve it rather than reset it on close */
-        for (int b = 0; b < 64 && !w->accept_paused && accept_batch(&w->listeners[j]); b++)
-            ;
+         * accepted by the kernel; serve it rather than reset it on close (when its
+         * frontend is still there to serve it) */
+        if (listener_frontend(&w->listeners[j], worker_route(w)) != NULL)
+            for (int b = 0; b < 64 && !w->accept_paused && accept_batch(&w->listeners[j]);
+                 b++)
+                ;
         close_listener(w, &w->listeners[j]);
     }
     for (size_t i = 0; i < count; i++) {

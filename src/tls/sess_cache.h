@@ -2,7 +2,7 @@
  * sess_cache: a bounded store of TLS sessions by session ID, least recently used
  * first out. A pure module: it keeps opaque blobs (the caller serialises its
  * sessions; tls_ctx stores OpenSSL's DER form) with a 32-bit tag each (tls_ctx: the
- * index of the certificate the session was made with), and never locks, reads a
+ * identity of the certificate the session was made with), and never locks, reads a
  * clock or calls OpenSSL. The caller serialises access (one lock per cache) and
  * leaves expiry to whoever reads the blob back: OpenSSL checks a session's age
  * itself, and the bound on the count is what bounds the memory.

@@ -53,6 +53,7 @@ struct cert_entry {
     STACK_OF(X509) * chain;
     char **names; /* subjectAltName DNS names, or the CN when there is none */
     size_t name_count;
+    uint32_t id;  /* the first bytes of its SHA-256: the same across reloads */
 };
 
 /* A frontend's session-ID cache, shared by the contexts of successive reloads
@@ -411,6 +412,18 @@ static int load_pair(struct reporter *r, const struct conf_frontend *fe,
         say(r, c->line, "frontend %s: out of memory", fe->name);
         return -1;
     }
+    {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        if (X509_digest(e->leaf, EVP_sha256(), md, &mdlen) != 1 || mdlen < 4) {
+            ERR_clear_error();
+            say(r, c->line, "frontend %s: cannot hash certificate %s", fe->name,
+                c->cert_file);
+            return -1;
+        }
+        e->id = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 |
+                md[3];
+    }
     return rc;
 }
 
@@ -558,8 +571,9 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
  * client that offers the ticket of a.test while asking for b.test would otherwise be
  * answered as a.test, with no certificate at all (OpenSSL resumes it: no name is
  * kept with a TLS 1.3 session, and at the time a ticket is decrypted the SNI is not
- * known yet). So with several certificates each ticket carries the index of the
- * certificate its session was made with, the ClientHello's SNI is looked at before
+ * known yet). So with several certificates each ticket carries the identity of the
+ * certificate its session was made with (a hash of it, not its index, which a
+ * reload may give to another certificate), the ClientHello's SNI is looked at before
  * any ticket, and a ticket made for another certificate gets a full handshake (with
  * the right certificate) and a new ticket. Tickets of one certificate's several
  * names resume across them, as the same certificate proves each. */
@@ -596,10 +610,18 @@ static uint32_t hello_cert(const SSL *ssl)
     return v > 0 ? (uint32_t)(v - 1) : 0;
 }
 
-/* A ticket is about to be made: it carries its certificate's index. */
+/* The identity (cert_entry.id) of the certificate this handshake's SNI picks. */
+static uint32_t hello_cert_id(const SSL *ssl)
+{
+    const struct server_data *d = server_data_of(ssl);
+    uint32_t i = hello_cert(ssl);
+    return d != NULL && i < d->cert_count ? d->certs[i].id : 0;
+}
+
+/* A ticket is about to be made: it carries its certificate's identity. */
 static int ticket_made_cb(SSL *ssl, void *arg)
 {
-    uint32_t idx = hello_cert(ssl);
+    uint32_t idx = hello_cert_id(ssl);
     unsigned char b[4] = {(unsigned char)(idx >> 24), (unsigned char)(idx >> 16),
                           (unsigned char)(idx >> 8), (unsigned char)idx};
     (void)arg;
@@ -623,7 +645,7 @@ static SSL_TICKET_RETURN ticket_read_cb(SSL *ssl, SSL_SESSION *sess,
             const unsigned char *b = data;
             uint32_t idx = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
                            (uint32_t)b[2] << 8 | b[3];
-            if (idx != hello_cert(ssl))
+            if (idx != hello_cert_id(ssl))
                 return SSL_TICKET_RETURN_IGNORE_RENEW;
         }
         return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE
@@ -641,7 +663,7 @@ static SSL_TICKET_RETURN ticket_read_cb(SSL *ssl, SSL_SESSION *sess,
 /* ---- session-ID cache ------------------------------------------------------------- *
  * For TLS 1.2 clients that take no tickets (Java 8, some embedded stacks): their
  * sessions are kept by ID in a bounded cache (sess_cache, least recently used out),
- * serialised, with the index of their certificate so that, as with tickets, a
+ * serialised, with the identity of their certificate so that, as with tickets, a
  * session resumes only under a name of that certificate. OpenSSL gives no session
  * ID to a TLS 1.2 session that gets a ticket, so only those of clients without
  * tickets come here. OpenSSL's own cache is off: because of our ticket key callback
@@ -667,7 +689,7 @@ static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
         return 0;
     }
     pthread_mutex_lock(&d->sessions->lock);
-    sess_cache_put(d->sessions->cache, id, id_len, hello_cert(ssl), buf, (size_t)len);
+    sess_cache_put(d->sessions->cache, id, id_len, hello_cert_id(ssl), buf, (size_t)len);
     pthread_mutex_unlock(&d->sessions->lock);
     OPENSSL_cleanse(buf, (size_t)len);
     return 0; /* no reference kept: the cache holds a copy */
@@ -689,7 +711,7 @@ static SSL_SESSION *sess_get_cb(SSL *ssl, const unsigned char *id, int id_len, i
     pthread_mutex_lock(&d->sessions->lock);
     len = sess_cache_get(d->sessions->cache, id, (size_t)id_len, &cert, buf, sizeof(buf));
     pthread_mutex_unlock(&d->sessions->lock);
-    if (len > 0 && cert == hello_cert(ssl)) {
+    if (len > 0 && cert == hello_cert_id(ssl)) {
         sess = d2i_SSL_SESSION(NULL, &p, (long)len);
         if (sess == NULL)
             ERR_clear_error();

@@ -133,6 +133,8 @@ def test(h):
     r.reload(conf1.replace("[global]", "[global]\npid_file = %s" % pid_b, 1))
     check(pid_in(pid_b) == r.pid and not os.path.exists(pid_a),
           "a reload that moves pid_file writes the new one and removes the old one")
+    r.reload(conf1.replace("[global]", "[global]\npid_file = %s//b.pid" % h.dir, 1))
+    check(pid_in(pid_b) == r.pid, "another spelling of the same path keeps the file")
     rc = r.stop(20)
     check(rc == 0, "raftlb exits 0 on SIGTERM (got %s)" % rc)
     check(not os.path.exists(pid_b), "the pid file is removed at exit")

@@ -531,6 +531,48 @@ static void test_tls_conn_session_id_resumption(void **state)
     tls_client_free(cli_t);
 }
 
+/* A reload that reorders the certificates: a session (by ticket, TLS 1.3 and 1.2,
+ * or by ID) made under a.example.com's certificate, offered for b.example.com,
+ * whose certificate now has a.example.com's old place, gets a full handshake. */
+static void test_tls_conn_resumption_follows_certificates_not_places(void **state)
+{
+    static const char *const swapped[] = {"b.pem", "b.key", "a.pem", "a.key",
+                                          "w.pem", "w.key"};
+    static const int lines[] = {10, 12, 14};
+    static struct conf_tls_cert certs2[3];
+    struct conf_frontend fe2;
+    struct tls_server *srv = make_server("1.2", CONF_MODE_HTTP);
+    struct tls_server *reloaded = NULL;
+    struct tls_client *cli_a = make_client("127.0.0.1:443", NULL, "a.example.com", false);
+    struct tls_client *cli_b = make_client("127.0.0.1:443", NULL, "b.example.com", false);
+    SSL_SESSION *s13 = NULL, *s12 = NULL, *sid = NULL;
+    (void)state;
+
+    assert_false(connect_once(srv, cli_a, 0, NULL, &s13));
+    assert_false(connect_once(srv, cli_a, TLS1_2_VERSION, NULL, &s12));
+    no_tickets = true;
+    assert_false(connect_once(srv, cli_a, TLS1_2_VERSION, NULL, &sid));
+    no_tickets = false;
+    tt_frontend(&fe2, certs2, 3, swapped, lines);
+    assert_int_equal(tls_server_new(&fe2, "conf.ini", srv, tt_collect, &msgs, &reloaded),
+                     0);
+    /* still good for a.example.com, wherever its certificate now is */
+    assert_true(connect_once(reloaded, cli_a, TLS1_2_VERSION, s12, NULL));
+    /* not for b.example.com, now at a's old place */
+    assert_false(connect_once(reloaded, cli_b, 0, s13, NULL));
+    assert_false(connect_once(reloaded, cli_b, TLS1_2_VERSION, s12, NULL));
+    no_tickets = true;
+    assert_false(connect_once(reloaded, cli_b, TLS1_2_VERSION, sid, NULL));
+    assert_true(connect_once(reloaded, cli_a, TLS1_2_VERSION, sid, NULL));
+    SSL_SESSION_free(s13);
+    SSL_SESSION_free(s12);
+    SSL_SESSION_free(sid);
+    tls_server_free(srv);
+    tls_server_free(reloaded);
+    tls_client_free(cli_a);
+    tls_client_free(cli_b);
+}
+
 /* tls_session_cache = 0: TLS 1.2 ServerHellos carry no session ID to resume. */
 static void test_tls_conn_session_cache_off(void **state)
 {
@@ -1130,6 +1172,8 @@ int main(void)
         cmocka_unit_test_setup(test_tls_conn_ticket_of_other_keys, reset),
         cmocka_unit_test_setup(test_tls_conn_session_id_resumption, reset),
         cmocka_unit_test_setup(test_tls_conn_session_cache_off, reset),
+        cmocka_unit_test_setup(test_tls_conn_resumption_follows_certificates_not_places,
+                               reset),
         cmocka_unit_test_setup(test_tls_conn_reload_keeps_ticket_keys, reset),
         cmocka_unit_test_setup(test_tls_conn_outlives_its_set, reset),
         cmocka_unit_test_setup(test_tls_conn_verify_right_ca, reset),
