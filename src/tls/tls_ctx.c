@@ -683,6 +683,8 @@ static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
         SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION)
         return 0; /* TLS 1.3 resumes by tickets only */
     id = SSL_SESSION_get_id(sess, &id_len);
+    if (id_len == 0)
+        return 0;
     len = i2d_SSL_SESSION(sess, NULL);
     if (len <= 0 || len > (int)sizeof(buf) || i2d_SSL_SESSION(sess, &p) != len) {
         ERR_clear_error();
