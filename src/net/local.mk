@@ -10,7 +10,8 @@ libraftlb_io_a_SOURCES += \
 	src/net/poll_batch.c src/net/poll_batch.h \
 	src/net/conn_ramp.c src/net/conn_ramp.h \
 	src/net/tcp_acks.c src/net/tcp_acks.h \
-	src/net/fd_limit.c src/net/fd_limit.h
+	src/net/fd_limit.c src/net/fd_limit.h \
+	src/net/server_queue.c src/net/server_queue.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_poll_batch
@@ -18,6 +19,12 @@ TESTS += tests/unit/test_poll_batch
 tests_unit_test_poll_batch_SOURCES = tests/unit/test_poll_batch.c src/net/poll_batch.c
 tests_unit_test_poll_batch_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_poll_batch_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_server_queue
+TESTS += tests/unit/test_server_queue
+tests_unit_test_server_queue_SOURCES = tests/unit/test_server_queue.c src/net/server_queue.c
+tests_unit_test_server_queue_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_server_queue_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test_conn_ramp
 TESTS += tests/unit/test_conn_ramp
