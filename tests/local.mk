@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_tcp_dead_backend.py \
 	tests/integration/test_tcp_timeouts.py \
 	tests/integration/test_tcp_limits.py \
+	tests/integration/test_tcp_maxconn.py \
 	tests/integration/test_tcp_syscalls.py \
 	tests/integration/test_log_reopen.py \
 	tests/integration/test_reload.py \

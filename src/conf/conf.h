@@ -117,6 +117,10 @@ struct conf_pool {
     size_t retry_status_count;
     uint32_t timeout_connect_ms;      /* default 2s */
     uint32_t timeout_server_ms;       /* default 30s */
+    /* how long a request (http) or connection (tcp) may wait for a server
+     * below its maxconn when every usable one is full; 0: 503 (or close) at
+     * once; default timeout_connect (HAProxy's default), set by validation */
+    uint32_t timeout_queue_ms;
     /* how long a kept server connection may wait idle in a worker's pool (http
      * mode); below the servers' own keep-alive timeout, so that a request never
      * meets a server closing its end (Node.js, uvicorn and Apache close after

@@ -820,6 +820,7 @@ static const struct conf_key pool_keys[] = {
     KEY("timeout_connect", set_duration, timeout_connect_ms, 1, HOUR),
     KEY("timeout_server", set_duration, timeout_server_ms, 1, 24 * HOUR),
     KEY("timeout_server_idle", set_duration, timeout_server_idle_ms, 1, HOUR),
+    KEY("timeout_queue", set_duration, timeout_queue_ms, 0, HOUR),
     KEYE("health", health, conf_health_names),
     KEY("health_method", set_health_method, health_method, 0, 0),
     KEY("health_path", set_health_path, health_path, 0, 0),

@@ -287,6 +287,17 @@ static void check_pool(struct conf_loader *L, size_t i)
                     "pool '%s': health_body can never match with health_method = HEAD",
                     p->name);
     }
+    line = line_of(k, CONF_SECT_POOL, "timeout_queue");
+    if (line == 0) {
+        p->timeout_queue_ms = p->timeout_connect_ms;
+    } else {
+        bool limited = false;
+        for (size_t j = 0; j < p->server_count; j++)
+            limited |= p->servers[j].max_conns > 0;
+        if (!limited)
+            conf_report(L, line, "pool '%s': timeout_queue needs a server with maxconn",
+                        p->name);
+    }
     if (line_of(k, CONF_SECT_POOL, "health_fast_interval") == 0) {
         p->health_fast_interval_ms = p->health_interval_ms / 4;
         if (p->health_fast_interval_ms < 10)

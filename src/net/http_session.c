@@ -88,10 +88,12 @@ void http_session_release_server(struct http_session *s)
     if (s->waiter.group != NULL)
         upstream_pool_done(s->w->upstream, &s->waiter);
     s->waiting = false;
+    http_session_queue_leave(s);
     if (s->counter != NULL) {
         atomic_fetch_sub_explicit(&s->counter->inflight, 1, memory_order_relaxed);
         s->w->batch.inflight--;
         s->counter = NULL;
+        worker_queue_kick(s->w); /* a request may wait for this slot */
     }
     s->connected = false;
 }
@@ -185,6 +187,7 @@ void http_session_request_begin(struct http_session *s, ev_tstamp start)
     s->target[0] = '\0';
     s->reused = false;
     s->continue_sent = false;
+    s->queue_s = 0;
 }
 
 static int request_ready(struct http_session *s)

@@ -163,11 +163,72 @@ int http_session_connect_check(struct http_session *s)
     return 0;
 }
 
+/* Starts the request's attempt on server `idx` of `pool`. */
+static int connect_to(struct http_session *s, const struct route_pool *pool, int idx)
+{
+    const struct route_server *srv = &pool->servers[idx];
+    memcpy(s->server, srv->name, sizeof(s->server));
+    s->counter = srv->counter;
+    atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
+    s->w->batch.inflight++;
+    s->tried[s->tries++] = srv->counter;
+    s->state = ST_CONNECT;
+    s->send_failed = false;
+    return acquire(s, srv, false);
+}
+
+void http_session_queue_leave(struct http_session *s)
+{
+    if (!s->sq.queued)
+        return;
+    worker_queue_leave(s->w, &s->sq);
+    s->queue_s = ev_now(s->w->loop) - s->queued_since;
+    ev_timer_stop(s->w->loop, &s->stimer);
+}
+
+/* The worker's queue asks a waiting request to pick again. */
+static enum sq_try on_queue_try(struct sq_waiter *q)
+{
+    struct http_session *s = OWNER(q, struct http_session, sq);
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    int idx = pool != NULL ? pick_untried(s, pool) : -1;
+    if (idx == ROUTE_PICK_FULL)
+        return SQ_FULL;
+    http_session_queue_leave(s);
+    if (pool == NULL)
+        http_session_send_error(s, 503, "pool gone");
+    else if (idx < 0)
+        http_session_send_error(s, 503, "no usable server");
+    else if (connect_to(s, pool, idx) == 0)
+        http_session_watchers(s);
+    return SQ_LEFT;
+}
+
+/* Every usable server of the pool is at its maxconn (or older requests of the
+ * pool wait already): the request waits in the worker's queue, oldest first,
+ * for up to timeout_queue. */
+static int queue_wait(struct http_session *s, const struct route_pool *pool)
+{
+    s->state = ST_CONNECT;
+    s->sq.pool = s->pool;
+    s->sq.try_pick = on_queue_try;
+    s->queued_since = ev_now(s->w->loop);
+    worker_queue_push(s->w, &s->sq);
+    stimer_set(s, pool->timeout_queue_ms / 1000.0);
+    return 0;
+}
+
+/* Server timer while queued: no server came free in time. */
+int http_session_queue_timeout(struct http_session *s)
+{
+    http_session_queue_leave(s);
+    return http_session_send_error(s, 503, "queue timeout: every usable server stayed at its maxconn");
+}
+
 /* Picks a server not tried yet for this request and starts connecting. */
 int http_session_connect_next(struct http_session *s)
 {
     struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
-    const struct route_server *srv;
     int idx;
 
     if (pool == NULL)
@@ -177,9 +238,15 @@ int http_session_connect_next(struct http_session *s)
         s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
         s->timeout_server_idle_s = pool->timeout_server_idle_ms / 1000.0;
+        /* no request passes an older one waiting for the same pool */
+        if (pool->timeout_queue_ms > 0 && s->w->queue.len > 0 &&
+            server_queue_has_pool(&s->w->queue, s->pool))
+            return queue_wait(s, pool);
     }
     idx = pick_untried(s, pool);
     if (idx < 0) {
+        if (s->tries == 0 && idx == ROUTE_PICK_FULL && pool->timeout_queue_ms > 0)
+            return queue_wait(s, pool);
         if (s->tries == 0)
             return http_session_send_error(s, 503,
                                            idx == ROUTE_PICK_FULL
@@ -190,15 +257,7 @@ int http_session_connect_next(struct http_session *s)
                                            "no other server to retry on");
         return http_session_send_error(s, 503, "no server could be reached");
     }
-    srv = &pool->servers[idx];
-    memcpy(s->server, srv->name, sizeof(s->server));
-    s->counter = srv->counter;
-    atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
-    s->w->batch.inflight++;
-    s->tried[s->tries++] = srv->counter;
-    s->state = ST_CONNECT;
-    s->send_failed = false;
-    return acquire(s, srv, false);
+    return connect_to(s, pool, idx);
 }
 
 /* The waiter's wake (upstream_pool): the server timer's callback runs, later in

@@ -152,6 +152,11 @@ struct http_session {
     bool waiting;                  /* ST_CONNECT: for a connection, until wait_until */
     ev_tstamp wait_until;
     ev_tstamp wait_since;          /* when the request began to wait */
+    /* ST_CONNECT, no server yet: in the worker's queue (every usable server of
+     * the pool at its maxconn) until one frees up or timeout_queue passes */
+    struct sq_waiter sq;
+    ev_tstamp queued_since;
+    ev_tstamp queue_s; /* this request's time in the queue, for the access log */
 
 };
 
@@ -254,6 +259,8 @@ static inline int pick_untried(struct http_session *s, struct route_pool *pool)
  * again), else 0. */
 void http_session_end(struct http_session *s, const char *how);
 void http_session_release_server(struct http_session *s);
+/* Takes a queued request out of the worker's queue (nothing when not queued). */
+void http_session_queue_leave(struct http_session *s);
 int http_session_send_error(struct http_session *s, unsigned status, const char *why);
 int http_session_drive(struct http_session *s);
 void http_session_watchers(struct http_session *s);
@@ -280,6 +287,7 @@ void http_session_release_server_after_response(struct http_session *s);
 int http_session_connect_next(struct http_session *s);
 int http_session_connect_failed(struct http_session *s, const char *why);
 int http_session_connect_resume(struct http_session *s);
+int http_session_queue_timeout(struct http_session *s);
 int http_session_server_handshake(struct http_session *s);
 int http_session_connect_check(struct http_session *s);
 

@@ -84,12 +84,14 @@ void http_session_log_request(struct http_session *s, const char *how)
                  s->ctls->sni[0] ? s->ctls->sni : "-");
     log_access("http client=%s frontend=%s method=%s target=\"%s\" status=%u "
                "bytes_out=%llu bytes_up=%llu server=%s tries=%u retries=%u "
-               "ttfb_ms=%.0f duration_ms=%.0f reused=%d end=%s%s",
+               "ttfb_ms=%.0f duration_ms=%.0f queue_ms=%.0f reused=%d end=%s%s",
                s->client_text, s->frontend, s->method[0] ? s->method : "-",
                s->target[0] ? s->target : "-", s->status,
                (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_up,
                s->server[0] ? s->server : "-",
                s->tries, s->tries > 0 ? s->tries - 1 : 0,
                s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
-               (now - s->req_start) * 1000.0, s->reused ? 1 : 0, how, tls);
+               (now - s->req_start) * 1000.0,
+               (s->sq.queued ? now - s->queued_since : s->queue_s) * 1000.0,
+               s->reused ? 1 : 0, how, tls);
 }

@@ -82,6 +82,10 @@ void http_session_on_server_timer(struct ev_loop *loop, ev_timer *t, int revents
     (void)loop;
     (void)revents;
 
+    if (s->state == ST_CONNECT && s->sq.queued) {
+        http_session_queue_timeout(s);
+        return;
+    }
     if (s->state == ST_CONNECT && s->waiting) {
         http_session_connect_resume(s);
         return;

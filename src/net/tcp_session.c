@@ -98,6 +98,11 @@ struct tcp_session {
     uint64_t key_hash;
     bool has_key;
     const char *connect_error; /* why the last attempt failed */
+    /* no server yet: in the worker's queue (every usable server of the pool at
+     * its maxconn) until one frees up or timeout_queue passes */
+    struct sq_waiter sq;
+    ev_tstamp queued_since;
+    ev_tstamp queue_s; /* time spent in the queue, for the access log */
     ev_tstamp start;
     struct sockaddr_storage peer;
     socklen_t peer_len;
@@ -147,8 +152,18 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t len)
     }
 }
 
+static void queue_leave(struct tcp_session *s)
+{
+    if (!s->sq.queued)
+        return;
+    worker_queue_leave(s->w, &s->sq);
+    s->queue_s = ev_now(s->w->loop) - s->queued_since;
+    ev_timer_stop(s->w->loop, &s->idle[SIDE_SERVER]);
+}
+
 static void release_server(struct tcp_session *s)
 {
+    queue_leave(s);
     ev_io_stop(s->w->loop, &s->rd[SIDE_SERVER]);
     ev_io_stop(s->w->loop, &s->wr[SIDE_SERVER]);
     ev_timer_stop(s->w->loop, &s->idle[SIDE_SERVER]);
@@ -164,6 +179,7 @@ static void release_server(struct tcp_session *s)
     if (s->counter != NULL) {
         atomic_fetch_sub_explicit(&s->counter->inflight, 1, memory_order_relaxed);
         s->counter = NULL;
+        worker_queue_kick(s->w); /* a connection may wait for this slot */
     }
 }
 
@@ -173,22 +189,24 @@ static void end(struct tcp_session *s, const char *how)
     struct worker *w = s->w;
     if (log_access_enabled()) {
         char client[INET6_ADDRSTRLEN + 8];
+        double queue_ms =
+            (s->sq.queued ? ev_now(w->loop) - s->queued_since : s->queue_s) * 1000.0;
         peer_text(&s->peer, client, sizeof(client));
         if (!s->tls_on[SIDE_CLIENT])
             log_access("tcp client=%s frontend=%s pool=%s server=%s addr=%s tries=%u "
-                       "bytes_in=%llu bytes_out=%llu duration_ms=%.0f end=%s",
+                       "bytes_in=%llu bytes_out=%llu duration_ms=%.0f queue_ms=%.0f end=%s",
                        client, s->frontend, s->pool, s->server[0] ? s->server : "-",
                        s->server_addr[0] ? s->server_addr : "-", s->tries,
                        (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
-                       (ev_now(w->loop) - s->start) * 1000.0, how);
+                       (ev_now(w->loop) - s->start) * 1000.0, queue_ms, how);
         else
             log_access("tcp client=%s frontend=%s pool=%s server=%s addr=%s tries=%u "
-                       "bytes_in=%llu bytes_out=%llu duration_ms=%.0f end=%s tls=%s "
+                       "bytes_in=%llu bytes_out=%llu duration_ms=%.0f queue_ms=%.0f end=%s tls=%s "
                        "sni=%s",
                        client, s->frontend, s->pool, s->server[0] ? s->server : "-",
                        s->server_addr[0] ? s->server_addr : "-", s->tries,
                        (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
-                       (ev_now(w->loop) - s->start) * 1000.0, how,
+                       (ev_now(w->loop) - s->start) * 1000.0, queue_ms, how,
                        s->tls_version[0] ? s->tls_version : "-",
                        s->tls_sni[0] ? s->tls_sni : "-");
     }
@@ -679,21 +697,57 @@ static void on_server_idle(struct ev_loop *loop, ev_timer *t, int revents)
     struct tcp_session *s = OWNER(t, struct tcp_session, idle[SIDE_SERVER]);
     (void)loop;
     (void)revents;
-    if (!s->connected)
+    if (s->sq.queued) {
+        queue_leave(s);
+        end(s, "queue_timeout");
+    } else if (!s->connected)
         connect_failed(s, s->tls[SIDE_SERVER].handshaking ? "TLS handshake timeout"
                                                           : "connect timeout");
     else if (idle_expired(s, SIDE_SERVER))
         end(s, "server_timeout");
 }
 
+static int connect_to(struct tcp_session *s, const struct route_pool *pool, int idx);
+
+/* The worker's queue asks a waiting connection to pick again. */
+static enum sq_try on_queue_try(struct sq_waiter *q)
+{
+    struct tcp_session *s = OWNER(q, struct tcp_session, sq);
+    struct route_pool *pool = route_find_pool(worker_route(s->w), s->pool);
+    int idx = pool != NULL ? route_pick_untried(pool, s->tried, s->tries, s->key_hash,
+                                                s->has_key, worker_random(s->w))
+                           : -1;
+    if (idx == ROUTE_PICK_FULL)
+        return SQ_FULL;
+    queue_leave(s);
+    if (idx < 0)
+        end(s, "no_server");
+    else
+        connect_to(s, pool, idx);
+    return SQ_LEFT;
+}
+
+/* Every usable server of the pool is at its maxconn (or older connections of
+ * the pool wait already): wait in the worker's queue, oldest first, for up to
+ * timeout_queue, reading the client meanwhile (one buffer at most). */
+static int queue_wait(struct tcp_session *s, const struct route_pool *pool)
+{
+    s->sq.pool = s->pool;
+    s->sq.try_pick = on_queue_try;
+    s->queued_since = ev_now(s->w->loop);
+    worker_queue_push(s->w, &s->sq);
+    idle_start(s, SIDE_SERVER, pool->timeout_queue_ms / 1000.0);
+    if (s->up.len == 0 && !s->up.eof)
+        src_wait(s, SIDE_CLIENT, true);
+    return 0;
+}
+
 /* Picks a server not tried yet and starts connecting to it. */
 static int connect_next(struct tcp_session *s)
 {
-    struct ev_loop *loop = s->w->loop;
     struct route *r = worker_route(s->w);
     struct route_pool *pool = route_find_pool(r, s->pool);
-    const struct route_server *srv;
-    int idx, fd, one = 1;
+    int idx;
 
     if (pool == NULL) {
         end(s, "no_server");
@@ -703,14 +757,29 @@ static int connect_next(struct tcp_session *s)
         s->retries = pool->retries;
         s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
+        /* no connection passes an older one waiting for the same pool */
+        if (pool->timeout_queue_ms > 0 && s->w->queue.len > 0 &&
+            server_queue_has_pool(&s->w->queue, s->pool))
+            return queue_wait(s, pool);
     }
     idx = route_pick_untried(pool, s->tried, s->tries, s->key_hash, s->has_key,
                              worker_random(s->w));
+    if (idx == ROUTE_PICK_FULL && s->tries == 0 && pool->timeout_queue_ms > 0)
+        return queue_wait(s, pool);
     if (idx < 0) {
         end(s, s->tries == 0 ? "no_server" : "connect_failed");
         return -1;
     }
-    srv = &pool->servers[idx];
+    return connect_to(s, pool, idx);
+}
+
+/* Starts connecting to server `idx` of `pool`. */
+static int connect_to(struct tcp_session *s, const struct route_pool *pool, int idx)
+{
+    struct ev_loop *loop = s->w->loop;
+    const struct route_server *srv = &pool->servers[idx];
+    int fd, one = 1;
+
     memcpy(s->server, srv->name, sizeof(s->server));
     memcpy(s->server_addr, srv->addr_text, sizeof(s->server_addr));
     s->counter = srv->counter;

@@ -150,6 +150,34 @@ void worker_session_remove(struct worker *w, struct session *s)
         ev_break(w->loop, EVBREAK_ALL);
 }
 
+static void on_queue_poll(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, queue_poll));
+    (void)revents;
+    w->queue_kicked = false;
+    server_queue_dispatch(&w->queue);
+    if (w->queue.len == 0)
+        ev_timer_stop(loop, t);
+}
+
+void worker_queue_push(struct worker *w, struct sq_waiter *q)
+{
+    server_queue_push(&w->queue, q);
+    if (!ev_is_active(&w->queue_poll)) {
+        ev_timer_set(&w->queue_poll, WORKER_QUEUE_POLL_S, WORKER_QUEUE_POLL_S);
+        ev_timer_start(w->loop, &w->queue_poll);
+    }
+}
+
+void worker_queue_leave(struct worker *w, struct sq_waiter *q)
+{
+    server_queue_remove(&w->queue, q);
+    if (w->queue.len == 0) {
+        ev_timer_stop(w->loop, &w->queue_poll); /* also drops a pending kick */
+        w->queue_kicked = false;
+    }
+}
+
 uint64_t worker_random(struct worker *w)
 {
     /* xorshift64*: fast and good enough to break ties between servers */
@@ -391,6 +419,7 @@ int worker_init(struct worker *w, size_t id, struct worker_shared *shared, char 
     ev_set_priority(&w->check, EV_MAXPRI); /* online before any other callback */
     ev_check_start(w->loop, &w->check);
     ev_init(&w->accept_resume, on_accept_resume);
+    ev_init(&w->queue_poll, on_queue_poll);
     return 0;
 }
 
@@ -464,6 +493,7 @@ void worker_fini(struct worker *w)
     ev_prepare_stop(w->loop, &w->prepare);
     ev_check_stop(w->loop, &w->check);
     ev_timer_stop(w->loop, &w->accept_resume);
+    ev_timer_stop(w->loop, &w->queue_poll);
     ev_loop_destroy(w->loop);
     w->loop = NULL;
     pthread_mutex_destroy(&w->lock);

@@ -23,6 +23,7 @@
 #include "net/buf_cache.h"
 #include "net/poll_batch.h"
 #include "net/route.h"
+#include "net/server_queue.h"
 #include "net/session.h"
 #include "util/qsbr.h"
 
@@ -97,7 +98,15 @@ struct worker {
     uint64_t route_gen; /* generation of the snapshot the sessions were told of */
     uint64_t rng;
     struct poll_batch batch; /* HTTP requests in flight, server response times */
+    /* requests and connections waiting for a server below its maxconn; while
+     * any wait, queue_poll lets them pick again every WORKER_QUEUE_POLL_S (a
+     * slot freed by another worker), and a slot freed here kicks it at once */
+    struct server_queue queue;
+    ev_timer queue_poll;
+    bool queue_kicked;
 };
+
+#define WORKER_QUEUE_POLL_S 0.005
 
 /* Prepares worker `id` (no thread yet). Returns 0 or -1 with a reason in err. */
 int worker_init(struct worker *w, size_t id, struct worker_shared *shared, char *err,
@@ -130,6 +139,20 @@ static inline struct route *worker_route(struct worker *w)
 void worker_session_add(struct worker *w, struct session *s, const struct session_ops *ops);
 void worker_session_remove(struct worker *w, struct session *s);
 uint64_t worker_random(struct worker *w);
+
+/* Worker thread: `q` (its try_pick and pool set) waits at the tail of the
+ * worker's queue; it leaves by worker_queue_leave or by its try_pick. */
+void worker_queue_push(struct worker *w, struct sq_waiter *q);
+void worker_queue_leave(struct worker *w, struct sq_waiter *q);
+/* Worker thread: a server slot may have come free; the queue picks again later
+ * in this loop iteration. */
+static inline void worker_queue_kick(struct worker *w)
+{
+    if (w->queue.len > 0 && !w->queue_kicked) {
+        w->queue_kicked = true;
+        ev_feed_event(w->loop, &w->queue_poll, EV_TIMER);
+    }
+}
 
 /* Worker thread: closes `fd`, whose watchers are stopped, at the start of the
  * next loop iteration, before libev applies watcher changes to the kernel

@@ -352,6 +352,9 @@ static const struct bad_case bad_cases[] = {
     {"ring_points on a round-robin pool",
      BASE "ring_points = 100\n",
      {"%F:6: pool 'app': ring_points needs balance = ring"}},
+    {"a queue without maxconn",
+     BASE "timeout_queue = 1s\n",
+     {"%F:6: pool 'app': timeout_queue needs a server with maxconn"}},
     {"active check settings without active checks",
      BASE "rise = 3\nhealth_interval = 2s\n",
      {"%F:6: pool 'app': rise needs health = tcp, http or https",
@@ -804,6 +807,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_int_equal(p->timeout_connect_ms, 2000);
     assert_int_equal(p->timeout_server_ms, 30000);
     assert_int_equal(p->timeout_server_idle_ms, 4000);
+    assert_int_equal(p->timeout_queue_ms, 2000); /* timeout_connect's */
     assert_int_equal(p->health, CONF_HEALTH_NONE);
     assert_string_equal(p->health_method, "GET");
     assert_string_equal(p->health_path, "/");
@@ -895,7 +899,8 @@ static void test_conf_parses_values(void **state)
         "server = b [::1]:9002 tls verify=off ca=cert.pem sni=api.local check=off "
         "check_port=9102\n"
         "server = c localhost:9003 backup state=drain\n"
-        "server = d localhost:9004 state=maint\n");
+        "server = d localhost:9004 state=maint\n"
+        "timeout_queue = 0s\n");
     assert_int_equal(c->global.workers, 4);
     assert_int_equal(c->global.log_level, CONF_LOG_DEBUG);
     assert_string_equal(c->global.access_log, "off");
@@ -943,6 +948,7 @@ static void test_conf_parses_values(void **state)
     assert_int_equal(p->health_expect_hi[2], 399);
     assert_int_equal(p->health_interval_ms, 2000);
     assert_int_equal(p->health_fast_interval_ms, 100);
+    assert_int_equal(p->timeout_queue_ms, 0);
     assert_int_equal(p->server_count, 4);
     s = &p->servers[0];
     assert_int_equal(s->weight, 0);

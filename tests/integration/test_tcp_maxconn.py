@@ -1,0 +1,80 @@
+"""maxconn=N in TCP mode: at most N connections to the server at once. A
+connection that finds the server full waits in its worker's queue, with the bytes
+it sends held, until a slot frees up (then it is relayed as usual) or until
+timeout_queue (then it is closed, end=queue_timeout); with timeout_queue = 0s it
+is closed at once."""
+import re
+import socket
+import time
+
+from harness import check, connect, free_port, main, tcp_conf
+
+
+def answered(s, timeout):
+    """The echo of what was sent, or None when nothing came in `timeout`; b"" at
+    the connection's end."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(64)
+    except socket.timeout:
+        return None
+    except OSError:
+        return b""
+
+
+def test(h):
+    _, echo = h.backend("echo")
+    fq, fnow = free_port(), free_port()
+    conf = tcp_conf([("q", [fq], "q", []), ("now", [fnow], "now", [])],
+                    [("q", [("e1", echo)], ["timeout_queue = 1s"]),
+                     ("now", [("e1", echo)], ["timeout_queue = 0s"])], workers=1)
+    conf = conf.replace("server = e1 127.0.0.1:%d" % echo,
+                        "server = e1 127.0.0.1:%d maxconn=1" % echo)
+    r = h.raftlb(conf, [fq, fnow])
+
+    a = connect(fq)
+    a.sendall(b"a")
+    check(answered(a, 5) == b"a", "the first connection is relayed")
+    b = connect(fq)
+    b.sendall(b"b")
+    check(answered(b, 0.5) is None, "the second waits while the first holds the slot")
+    t0 = time.monotonic()
+    a.close()
+    got = answered(b, 3)
+    check(got == b"b" and time.monotonic() - t0 < 0.5,
+          "once the first closes, the waiting one is relayed with what it sent (%r)" % got)
+
+    c = connect(fq)
+    c.sendall(b"c")
+    t0 = time.monotonic()
+    got = answered(c, 5)
+    took = time.monotonic() - t0
+    check(got == b"" and 0.9 < took < 1.6,
+          "a connection still waiting after timeout_queue is closed (%r after %.2f s)"
+          % (got, took))
+    log = r.log_until(lambda t: "end=queue_timeout" in t)
+    m = re.search(r"frontend=q pool=q server=- .*tries=0 .*queue_ms=(\d+) end=queue_timeout",
+                  log)
+    check(m and 900 <= int(m.group(1)) <= 1500,
+          "logged end=queue_timeout, no server, %s ms queued" % (m.group(1) if m else "?"))
+
+    b.close()
+    d = connect(fnow)
+    d.sendall(b"d")
+    check(answered(d, 5) == b"d", "timeout_queue = 0s: the first connection is relayed")
+    d2 = connect(fnow)
+    t0 = time.monotonic()
+    got = answered(d2, 5)
+    check(got == b"" and time.monotonic() - t0 < 0.5,
+          "timeout_queue = 0s: closed at once while the server is full (%r)" % got)
+    d.close()
+    time.sleep(0.2)
+    e = connect(fnow)
+    e.sendall(b"e")
+    check(answered(e, 5) == b"e", "the slot is free again once the holder closes")
+    e.close()
+    check(r.alive(), "raftlb still runs")
+
+
+if __name__ == "__main__":
+    main(test)
