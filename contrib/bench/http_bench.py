@@ -13,7 +13,9 @@ run to the next, RUNS runs each):
   dl1m      keep-alive, 10 connections, a 1 MiB file (the others: 20 bytes)
 For each: the proxy's CPU time per request ((utime+stime) delta of the proxy's
 processes from /proc / requests), requests/s, p50 and p99 latency (wrk
---latency), and the proxy's RSS sampled during the run; then medians, raftlb's
+--latency), the proxy's RSS sampled during the run, and how busy CPU 1 (wrk and
+the origin) was, from /proc/stat (near 100 %, requests/s is bound by the load
+side rather than by the proxy); then medians, raftlb's
 ratios to each proxy (of the medians, and the median of each run's own ratios),
 and memory per extra connection ((RSS at 1,000 - RSS at
 50) / 950). Each measurement starts a fresh proxy process, so that its RSS is
@@ -73,6 +75,16 @@ def cpu_ticks(pids):
         except OSError:
             pass
     return total
+
+
+def cpu1_times():
+    """(busy, total) jiffies of CPU 1 (wrk and the origin) from /proc/stat."""
+    for line in open("/proc/stat"):
+        if line.startswith("cpu1 "):
+            v = [int(x) for x in line.split()[1:]]
+            idle = v[3] + v[4]  # idle, iowait
+            return sum(v[:8]) - idle, sum(v[:8])
+    return 0, 0
 
 
 def rss_kb(pids):
@@ -238,11 +250,13 @@ def main():
                         sys.exit("bench: %s did not start (see %s)" % (name, d))
                     pids = children(proc.pid)
                     c0 = cpu_ticks(pids)
+                    l0 = cpu1_times()
                     w = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                     time.sleep(secs * 0.6)
                     rss = rss_kb(children(proc.pid))
                     out = w.communicate(timeout=secs + 30)[0].decode()
                     c1 = cpu_ticks(children(proc.pid))
+                    l1 = cpu1_times()
                     proxy_down(proc)
                     m = re.search(r"(\d+) requests in", out)
                     if m is None or "Requests/sec" not in out:
@@ -254,20 +268,21 @@ def main():
                          "cpu": (c1 - c0) / os.sysconf("SC_CLK_TCK") * 1e6 / max(n, 1),
                          "p50": to_ms(pct(out, "50")),
                          "p99": to_ms(pct(out, "99")),
-                         "rss": rss, "errors": errs, "run": run}
+                         "rss": rss, "errors": errs, "run": run,
+                         "load": 100.0 * (l1[0] - l0[0]) / max(l1[1] - l0[1], 1)}
                     results.setdefault((point, name), []).append(r)
                     print("run %d %-8s %-8s rps=%9.0f cpu/req=%6.2fus p50=%7.2fms "
-                          "p99=%7.2fms rss=%6d KiB %s"
+                          "p99=%7.2fms rss=%6d KiB cpu1=%3.0f%% %s"
                           % (run + 1, point, name, r["rps"], r["cpu"], r["p50"], r["p99"],
-                             rss, " ".join(errs)), flush=True)
+                             rss, r["load"], " ".join(errs)), flush=True)
 
         def med(point, name, key):
             v = [r[key] for r in results.get((point, name), [])]
             return statistics.median(v) if v else None
 
         print("\nmedians of %d runs (proxy on CPU 0, wrk and origin on CPU 1)" % runs)
-        print("%-8s %-8s %10s %10s %9s %9s %9s %14s %14s" % (
-            "point", "proxy", "req/s", "CPU/req", "p50", "p99", "RSS",
+        print("%-8s %-8s %10s %10s %9s %9s %9s %6s %14s %14s" % (
+            "point", "proxy", "req/s", "CPU/req", "p50", "p99", "RSS", "CPU1",
             "CPU vs haproxy", "CPU vs nginx"))
         for point, *_ in POINTS:
             for name in ("raftlb", "haproxy", "nginx"):
@@ -278,10 +293,12 @@ def main():
                     ratio = "%14.2f %14.2f" % (
                         med(point, "raftlb", "cpu") / med(point, "haproxy", "cpu"),
                         med(point, "raftlb", "cpu") / med(point, "nginx", "cpu"))
-                print("%-8s %-8s %10.0f %8.2fus %7.2fms %7.2fms %6.0f MiB %s" % (
+                print("%-8s %-8s %10.0f %8.2fus %7.2fms %7.2fms %6.0f MiB %5.0f%% %s" % (
                     point, name, med(point, name, "rps"), med(point, name, "cpu"),
                     med(point, name, "p50"), med(point, name, "p99"),
-                    med(point, name, "rss") / 1024, ratio))
+                    med(point, name, "rss") / 1024, med(point, name, "load"), ratio))
+        print("(CPU1: how busy CPU 1, wrk's and the origin's, was during the run; near\n"
+              "100 %, requests/s is bound by the load side, not by the proxy)")
         print("\nraftlb's ratios, the median of the %d runs' own ratios (each run "
               "measures the\nproxies minutes apart at most, so these follow "
               "the machine's drift less)" % runs)
