@@ -1027,10 +1027,13 @@ static void http_abort(struct session *base, const char *reason)
 
 /* Stopping: an idle kept connection is closed now, as HAProxy and NGINX do; a
  * request in flight is answered with Connection: close (w->draining). */
+/* Stopping: a connection that waits for a request of which nothing came yet
+ * (a kept one, or a new one that has not sent a byte: NGINX closes both at a
+ * graceful stop) is closed now; one with part of a head keeps its time. */
 static void http_stop(struct session *base)
 {
     struct http_session *s = (struct http_session *)(void *)base;
-    if (idle_between_requests(s))
+    if (s->state == ST_HEAD && s->up.in == NULL && (s->ctls == NULL || !s->ctls->handshaking))
         http_session_end(s, "shutdown");
 }
 
