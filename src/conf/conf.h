@@ -115,6 +115,11 @@ struct conf_pool {
     uint16_t retry_status_lo[8];
     uint16_t retry_status_hi[8];
     size_t retry_status_count;
+    /* http mode: an idempotent request whose server did not answer within
+     * timeout_server goes to another server while retries are left and nothing
+     * reached the client (NGINX's proxy_next_upstream timeout; HAProxy only
+     * with retry-on response-timeout); default on */
+    bool retry_on_timeout;
     uint32_t timeout_connect_ms;      /* default 2s */
     uint32_t timeout_server_ms;       /* default 30s */
     /* how long a request (http) or connection (tcp) may wait for a server

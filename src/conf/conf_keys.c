@@ -41,6 +41,13 @@ static int set_duration(struct conf_loader *L, const struct conf_key *k, void *b
     return 0;
 }
 
+static int set_bool(struct conf_loader *L, const struct conf_key *k, void *base,
+                    const char *v, char *err, size_t errlen)
+{
+    (void)L;
+    return conf_value_bool(v, (bool *)AT(base, k), err, errlen);
+}
+
 static int set_u32(struct conf_loader *L, const struct conf_key *k, void *base,
                    const char *v, char *err, size_t errlen)
 {
@@ -817,6 +824,7 @@ static const struct conf_key pool_keys[] = {
     KEY("ring_points", set_u32, ring_points, 1, 10000),
     KEY("retries", set_u32, retries, 0, 10),
     KEY("retry_on_status", set_retry_on_status, retry_status_lo, 0, 0),
+    KEY("retry_on_timeout", set_bool, retry_on_timeout, 0, 0),
     KEY("timeout_connect", set_duration, timeout_connect_ms, 1, HOUR),
     KEY("timeout_server", set_duration, timeout_server_ms, 1, 24 * HOUR),
     KEY("timeout_server_idle", set_duration, timeout_server_idle_ms, 1, HOUR),
@@ -952,6 +960,7 @@ int conf_pool_defaults(struct conf_pool *p)
     p->retry_status_lo[1] = 502;
     p->retry_status_hi[1] = 504;
     p->retry_status_count = 2;
+    p->retry_on_timeout = true;
     p->timeout_connect_ms = 2 * SEC;
     p->timeout_server_ms = 30 * SEC;
     p->timeout_server_idle_ms = 4 * SEC;

@@ -188,6 +188,11 @@ static void check_hash_keys(struct conf_loader *L)
                         "frontend '%s' is mode tcp but pool '%s' sets retry_on_status "
                         "(HTTP answers only)",
                         f->name, p->name);
+        if (line_of(&L->pool_keys[pi], CONF_SECT_POOL, "retry_on_timeout") != 0)
+            conf_report(L, line_of(&L->fe_keys[i], CONF_SECT_FRONTEND, "pool"),
+                        "frontend '%s' is mode tcp but pool '%s' sets retry_on_timeout "
+                        "(HTTP requests only)",
+                        f->name, p->name);
     }
 }
 

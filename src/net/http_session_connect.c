@@ -238,6 +238,7 @@ int http_session_connect_next(struct http_session *s)
         s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
         s->timeout_server_idle_s = pool->timeout_server_idle_ms / 1000.0;
+        s->retry_on_timeout = pool->retry_on_timeout;
         /* no request passes an older one waiting for the same pool */
         if (pool->timeout_queue_ms > 0 && s->w->queue.len > 0 &&
             server_queue_has_pool(&s->w->queue, s->pool))

@@ -146,6 +146,7 @@ struct http_session {
     struct route_counter *tried[TRIES_MAX];
     uint16_t retry_status; /* answer when a retry finds no other server (0: 503) */
     uint32_t tries, retries;
+    bool retry_on_timeout; /* the pool's, copied with its timeouts */
     ev_tstamp timeout_connect_s, timeout_server_s, timeout_server_idle_s;
     char server[CONF_NAME_MAX];
     struct upstream_waiter waiter; /* its place in the worker's upstream_pool */

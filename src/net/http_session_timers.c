@@ -108,7 +108,7 @@ void http_session_on_server_timer(struct ev_loop *loop, ev_timer *t, int revents
     }
     report(s, HEALTH_REQ_TIMEOUT);
     if (!s->resp_head_done && s->bytes_out == 0) {
-        if (http_session_can_retry_other(s)) {
+        if (s->retry_on_timeout && http_session_can_retry_other(s)) {
             http_session_retry_other(s, "timed out before responding", 504);
             return;
         }

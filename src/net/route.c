@@ -97,6 +97,7 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
     rp->timeout_server_ms = cp->timeout_server_ms;
     rp->timeout_server_idle_ms = cp->timeout_server_idle_ms;
     rp->timeout_queue_ms = cp->timeout_queue_ms;
+    rp->retry_on_timeout = cp->retry_on_timeout;
     rp->needs_load = rp->algo == LB_LEASTCONN || rp->algo == LB_RANDOM2 ||
                      cp->balance_factor > 0;
     atomic_init(&rp->sequence, 0);

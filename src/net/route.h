@@ -109,6 +109,7 @@ struct route_pool {
     uint32_t timeout_server_ms;
     uint32_t timeout_server_idle_ms; /* in the upstream pool (http mode) */
     uint32_t timeout_queue_ms;       /* a wait for a server below maxconn; 0: none */
+    bool retry_on_timeout;           /* http: retry an idempotent request after timeout_server */
     struct route_server *servers;
     size_t server_count;
     struct route_counter *counter; /* the pool's own (hash fallbacks), never NULL */

@@ -418,6 +418,11 @@ static const struct bad_case bad_cases[] = {
      "retry_on_status = 503\nserver = a 127.0.0.1:9001\n",
      {"%F:4: frontend 't' is mode tcp but pool 'app' sets retry_on_status (HTTP answers "
       "only)"}},
+    {"retry_on_timeout with a tcp frontend",
+     "[frontend t]\nbind = 127.0.0.1:8090\nmode = tcp\npool = app\n\n[pool app]\n"
+     "retry_on_timeout = off\nserver = a 127.0.0.1:9001\n",
+     {"%F:4: frontend 't' is mode tcp but pool 'app' sets retry_on_timeout (HTTP requests "
+      "only)"}},
     {"bad health_expect",
      BASE "health = http\nhealth_expect = 399-200\n",
      {"%F:7: health_expect: status codes go from 100 to 599 and a range from low to "
@@ -808,6 +813,7 @@ static void test_conf_defaults_are_as_documented(void **state)
     assert_int_equal(p->timeout_server_ms, 30000);
     assert_int_equal(p->timeout_server_idle_ms, 4000);
     assert_int_equal(p->timeout_queue_ms, 2000); /* timeout_connect's */
+    assert_true(p->retry_on_timeout);
     assert_int_equal(p->health, CONF_HEALTH_NONE);
     assert_string_equal(p->health_method, "GET");
     assert_string_equal(p->health_path, "/");
@@ -900,7 +906,8 @@ static void test_conf_parses_values(void **state)
         "check_port=9102\n"
         "server = c localhost:9003 backup state=drain\n"
         "server = d localhost:9004 state=maint\n"
-        "timeout_queue = 0s\n");
+        "timeout_queue = 0s\n"
+        "retry_on_timeout = no\n");
     assert_int_equal(c->global.workers, 4);
     assert_int_equal(c->global.log_level, CONF_LOG_DEBUG);
     assert_string_equal(c->global.access_log, "off");
@@ -949,6 +956,7 @@ static void test_conf_parses_values(void **state)
     assert_int_equal(p->health_interval_ms, 2000);
     assert_int_equal(p->health_fast_interval_ms, 100);
     assert_int_equal(p->timeout_queue_ms, 0);
+    assert_false(p->retry_on_timeout);
     assert_int_equal(p->server_count, 4);
     s = &p->servers[0];
     assert_int_equal(s->weight, 0);
