@@ -211,6 +211,7 @@ static int queue_wait(struct http_session *s, const struct route_pool *pool)
 {
     s->state = ST_CONNECT;
     s->sq.pool = s->pool;
+    s->sq.pool_counter = pool->counter;
     s->sq.try_pick = on_queue_try;
     s->queued_since = ev_now(s->w->loop);
     worker_queue_push(s->w, &s->sq);
@@ -240,8 +241,7 @@ int http_session_connect_next(struct http_session *s)
         s->timeout_server_idle_s = pool->timeout_server_idle_ms / 1000.0;
         s->retry_on_timeout = pool->retry_on_timeout;
         /* no request passes an older one waiting for the same pool */
-        if (pool->timeout_queue_ms > 0 && s->w->queue.len > 0 &&
-            server_queue_has_pool(&s->w->queue, s->pool))
+        if (pool->timeout_queue_ms > 0 && route_pool_queued(pool))
             return queue_wait(s, pool);
     }
     idx = pick_untried(s, pool);

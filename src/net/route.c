@@ -37,6 +37,7 @@ struct route_counter *route_counter_get(struct route_counters *reg, const char *
     atomic_init(&c->inflight, 0);
     atomic_init(&c->report_ok, 0);
     atomic_init(&c->fallbacks, 0);
+    atomic_init(&c->queued, 0);
     memcpy(c->key, key, sizeof(key));
     c->next = reg->head;
     reg->head = c;

@@ -49,6 +49,8 @@ struct route_counter {
     _Atomic uint32_t report_ok; /* nonzero: workers report successful requests too
                                    (passive checks are counting failures) */
     _Atomic uint64_t fallbacks; /* pool counters only */
+    _Atomic uint32_t queued;    /* pool counters only: requests and connections
+                                   waiting in the workers' queues (server_queue) */
     void *health;               /* the health monitor's entry (main thread only) */
     struct route_counter *next; /* registry list (builder thread only) */
     char key[2 * CONF_NAME_MAX];
@@ -183,6 +185,13 @@ struct route_pool *route_find_pool(const struct route *r, const char *name);
  * Never allocates or locks.
  */
 #define ROUTE_PICK_FULL (-2)
+
+/* Whether requests of `pool` wait in some worker's queue (server_queue): a new
+ * one then queues behind them instead of taking a slot that frees up. */
+static inline bool route_pool_queued(const struct route_pool *pool)
+{
+    return atomic_load_explicit(&pool->counter->queued, memory_order_relaxed) > 0;
+}
 int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_hash,
                bool has_key, uint64_t random);
 

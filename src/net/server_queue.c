@@ -41,14 +41,6 @@ void server_queue_remove(struct server_queue *q, struct sq_waiter *w)
     q->len--;
 }
 
-bool server_queue_has_pool(const struct server_queue *q, const char *pool)
-{
-    for (const struct sq_waiter *w = q->head; w != NULL; w = w->next)
-        if (strcmp(w->pool, pool) == 0)
-            return true;
-    return false;
-}
-
 static bool is_full(const char *const *full, size_t n, const char *pool)
 {
     for (size_t i = 0; i < n; i++)

@@ -4,7 +4,8 @@
  * HAProxy queues them (bounded by the pool's timeout_queue). When a server
  * slot may have come free, the worker asks the waiters to pick again, oldest
  * first (server_queue_dispatch), so that no request passes an older one of its
- * pool.
+ * pool on this worker. Across workers, the pool counter's `queued` makes a new
+ * request of any worker queue while some wait (worker.c keeps it).
  *
  * Must not: own its waiters (their sessions do and time them out), do I/O, or
  * hold routing pointers: a waiter names its pool, and the snapshot may change
@@ -16,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct route_counter;
+
 /* What a waiter's pick did: SQ_FULL, its pool is still full and it waits on;
  * SQ_LEFT, it left the queue (it has a server, or its session answered or
  * ended; its memory may be gone). */
@@ -24,6 +27,9 @@ enum sq_try { SQ_FULL, SQ_LEFT };
 struct sq_waiter {
     struct sq_waiter *prev, *next;
     const char *pool; /* the pool's name, owned by the waiter's session */
+    /* the pool's counter (route.h), whose `queued` counts the waiters of every
+     * worker: while any wait, a new request of the pool queues behind them */
+    struct route_counter *pool_counter;
     bool queued;
     /* picks again; on SQ_LEFT it has removed itself (server_queue_remove). It
      * may remove no other waiter. */
@@ -40,8 +46,6 @@ struct server_queue {
 void server_queue_push(struct server_queue *q, struct sq_waiter *w);
 /* Takes `w` out of the queue; nothing when it is not queued. */
 void server_queue_remove(struct server_queue *q, struct sq_waiter *w);
-/* Whether a waiter of `pool` is queued. */
-bool server_queue_has_pool(const struct server_queue *q, const char *pool);
 /* Lets the waiters pick again, oldest first; once one of a pool is still full,
  * the younger ones of that pool wait on without trying. Returns how many left.
  * A call from inside a try_pick does nothing (returns 0). */

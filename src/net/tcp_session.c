@@ -733,6 +733,7 @@ static enum sq_try on_queue_try(struct sq_waiter *q)
 static int queue_wait(struct tcp_session *s, const struct route_pool *pool)
 {
     s->sq.pool = s->pool;
+    s->sq.pool_counter = pool->counter;
     s->sq.try_pick = on_queue_try;
     s->queued_since = ev_now(s->w->loop);
     worker_queue_push(s->w, &s->sq);
@@ -758,8 +759,7 @@ static int connect_next(struct tcp_session *s)
         s->timeout_connect_s = pool->timeout_connect_ms / 1000.0;
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
         /* no connection passes an older one waiting for the same pool */
-        if (pool->timeout_queue_ms > 0 && s->w->queue.len > 0 &&
-            server_queue_has_pool(&s->w->queue, s->pool))
+        if (pool->timeout_queue_ms > 0 && route_pool_queued(pool))
             return queue_wait(s, pool);
     }
     idx = route_pick_untried(pool, s->tried, s->tries, s->key_hash, s->has_key,

@@ -163,6 +163,7 @@ static void on_queue_poll(struct ev_loop *loop, ev_timer *t, int revents)
 void worker_queue_push(struct worker *w, struct sq_waiter *q)
 {
     server_queue_push(&w->queue, q);
+    atomic_fetch_add_explicit(&q->pool_counter->queued, 1, memory_order_relaxed);
     if (!ev_is_active(&w->queue_poll)) {
         ev_timer_set(&w->queue_poll, WORKER_QUEUE_POLL_S, WORKER_QUEUE_POLL_S);
         ev_timer_start(w->loop, &w->queue_poll);
@@ -171,7 +172,10 @@ void worker_queue_push(struct worker *w, struct sq_waiter *q)
 
 void worker_queue_leave(struct worker *w, struct sq_waiter *q)
 {
+    if (!q->queued)
+        return;
     server_queue_remove(&w->queue, q);
+    atomic_fetch_sub_explicit(&q->pool_counter->queued, 1, memory_order_relaxed);
     if (w->queue.len == 0) {
         ev_timer_stop(w->loop, &w->queue_poll); /* also drops a pending kick */
         w->queue_kicked = false;

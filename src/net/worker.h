@@ -140,8 +140,9 @@ void worker_session_add(struct worker *w, struct session *s, const struct sessio
 void worker_session_remove(struct worker *w, struct session *s);
 uint64_t worker_random(struct worker *w);
 
-/* Worker thread: `q` (its try_pick and pool set) waits at the tail of the
- * worker's queue; it leaves by worker_queue_leave or by its try_pick. */
+/* Worker thread: `q` (its try_pick, pool and pool_counter set) waits at the
+ * tail of the worker's queue, counted in its pool counter's `queued`; it leaves
+ * by worker_queue_leave (nothing when not queued), also from its try_pick. */
 void worker_queue_push(struct worker *w, struct sq_waiter *q);
 void worker_queue_leave(struct worker *w, struct sq_waiter *q);
 /* Worker thread: a server slot may have come free; the queue picks again later
