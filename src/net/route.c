@@ -167,9 +167,12 @@ static int pool_build(struct route_pool *rp, const struct conf_pool *cp,
             backup |= lbs[i].usable && lbs[i].weight > 0 && lbs[i].backup;
         }
         if (primary && backup) {
-            /* the backups as a table of their own (primaries out of it) */
+            /* the backups as a table of their own: the primaries left out of
+             * it (weight 0), not kept in it as down, so that consistent hashing
+             * places keys as the main table does once every primary is down */
             for (size_t i = 0; i < cp->server_count; i++) {
-                lbs[i].usable = lbs[i].usable && lbs[i].backup;
+                if (!lbs[i].backup)
+                    lbs[i].weight = 0;
                 lbs[i].backup = false;
             }
             rp->backup_table =

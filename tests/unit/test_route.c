@@ -269,6 +269,56 @@ static void test_route_pick_falls_back_to_backups(void **state)
     route_counters_free(&reg);
 }
 
+/* With consistent hashing, a key goes to the same backup whether its primaries
+ * are all excluded (the backup-only table) or all down (the main table, rebuilt
+ * with the backups alone): a key does not move between the two fallbacks. */
+static void backups_place_keys_alike(enum conf_balance balance)
+{
+    struct route_counters reg = {0};
+    struct route *up = NULL, *down = NULL;
+    struct route_counter *tried[1];
+    char err[256];
+    struct route_server_override ov[] = {{"app", "s1", ROUTE_SERVER_DOWN, -1}};
+    int at[3] = {0, 0, 0};
+    pool.balance = balance;
+    pool.hash_key = CONF_HASH_URI;
+    pool.maglev_table_size = 1009;
+    pool.ring_points = 160;
+    pool.balance_factor = 0;
+    servers[1].backup = true;
+    servers[2].backup = true;
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 1, &up, err, sizeof(err)), 0);
+    assert_int_equal(route_build(&conf, ov, 1, &reg, 2, &down, err, sizeof(err)), 0);
+    struct route_pool *pu = route_find_pool(up, "app"), *pd = route_find_pool(down, "app");
+    assert_non_null(pu->backup_table);
+    assert_null(pd->backup_table);
+    tried[0] = pu->servers[0].counter;
+    for (uint64_t k = 0; k < 500; k++) {
+        uint64_t key = k * 0x9E3779B97F4A7C15ull;
+        int a = route_pick_untried(pu, tried, 1, key, true, 0);
+        int b = route_pick(pd, NULL, key, true, 0);
+        assert_true(a == 1 || a == 2);
+        assert_int_equal(a, b);
+        at[a]++;
+    }
+    assert_true(at[1] > 100 && at[2] > 100); /* both backups take keys */
+    route_free(up);
+    route_free(down);
+    route_counters_free(&reg);
+}
+
+static void test_route_backups_place_keys_alike_maglev(void **state)
+{
+    (void)state;
+    backups_place_keys_alike(CONF_BALANCE_MAGLEV);
+}
+
+static void test_route_backups_place_keys_alike_ring(void **state)
+{
+    (void)state;
+    backups_place_keys_alike(CONF_BALANCE_RING);
+}
+
 static void test_route_build_fails_on_unknown_pool(void **state)
 {
     struct route_counters reg = {0};
@@ -327,6 +377,8 @@ int main(void)
         cmocka_unit_test_setup(test_route_pick_untried_leaves_out_tried_servers, setup),
         cmocka_unit_test_setup(test_route_pick_skips_servers_at_maxconn, setup),
         cmocka_unit_test_setup(test_route_pick_falls_back_to_backups, setup),
+        cmocka_unit_test_setup(test_route_backups_place_keys_alike_maglev, setup),
+        cmocka_unit_test_setup(test_route_backups_place_keys_alike_ring, setup),
         cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
         cmocka_unit_test(test_route_source_key),
     };
