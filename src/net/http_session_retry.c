@@ -108,11 +108,13 @@ bool http_session_retry_on_answer(struct http_session *s, unsigned status)
 /* The server this request waits on (connecting, or for the first byte of the
  * answer) is down in the new snapshot `r`: move the request now rather than
  * wait for timeout_connect or timeout_server, when that is safe (see
- * can_retry_other; a connect in progress may always move). */
+ * can_retry_other; a connect in progress may always move) and another server
+ * can take it. */
 void http_session_route_changed(struct session *base, const struct route *r)
 {
     struct http_session *s = (struct http_session *)(void *)base;
     const struct route_pool *pool;
+    struct route_pool *cur;
     bool down = false;
 
     if (s->counter == NULL || (s->state != ST_CONNECT && s->state != ST_PROXY) ||
@@ -126,7 +128,13 @@ void http_session_route_changed(struct session *base, const struct route *r)
             down = pool->servers[i].state == ROUTE_SERVER_DOWN;
             break;
         }
+    /* only when another server can take it now: with none, the request keeps
+     * its chance on this one (a check may fail while requests still succeed;
+     * HAProxy lets such a request finish) */
     if (!down)
+        return;
+    cur = route_find_pool(worker_route(s->w), s->pool);
+    if (cur == NULL || pick_untried(s, cur) < 0)
         return;
     if (s->state == ST_CONNECT) {
         http_session_connect_failed(s, "server marked down");
