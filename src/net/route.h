@@ -51,6 +51,9 @@ struct route_counter {
     _Atomic uint64_t fallbacks; /* pool counters only */
     _Atomic uint32_t queued;    /* pool counters only: requests and connections
                                    waiting in the workers' queues (server_queue) */
+    /* pool counters only, made by the first worker that queues for the pool:
+     * per worker, the stamp of its oldest waiter of the pool (0: none) */
+    _Atomic uint64_t *_Atomic queue_ages;
     void *health;               /* the health monitor's entry (main thread only) */
     struct route_counter *next; /* registry list (builder thread only) */
     char key[2 * CONF_NAME_MAX];

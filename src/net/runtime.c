@@ -632,6 +632,8 @@ int runtime_run(const char *path, struct conf *conf, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto out_qsbr;
     }
+    rt.shared.workers = rt.workers;
+    rt.shared.nworkers = rt.nworkers;
     for (; inited < rt.nworkers; inited++)
         if (worker_init(&rt.workers[inited], inited, &rt.shared, err, errlen) != 0)
             goto out_workers;

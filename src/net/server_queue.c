@@ -41,6 +41,14 @@ void server_queue_remove(struct server_queue *q, struct sq_waiter *w)
     q->len--;
 }
 
+struct sq_waiter *server_queue_next_of_pool(const struct sq_waiter *w)
+{
+    for (struct sq_waiter *n = w->next; n != NULL; n = n->next)
+        if (strcmp(n->pool, w->pool) == 0)
+            return n;
+    return NULL;
+}
+
 static bool is_full(const char *const *full, size_t n, const char *pool)
 {
     for (size_t i = 0; i < n; i++)
@@ -63,7 +71,7 @@ size_t server_queue_dispatch(struct server_queue *q)
         next = w->next;
         if (is_full(full, nfull, w->pool))
             continue;
-        if (w->try_pick(w) == SQ_FULL) {
+        if ((q->defer != NULL && q->defer(q, w)) || w->try_pick(w) == SQ_FULL) {
             /* w stays queued, so its pool name outlives this dispatch */
             if (nfull < FULL_POOLS_MAX)
                 full[nfull++] = w->pool;

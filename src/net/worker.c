@@ -150,6 +150,51 @@ void worker_session_remove(struct worker *w, struct session *s)
         ev_break(w->loop, EVBREAK_ALL);
 }
 
+/* The queue across workers: each worker publishes, per pool, the stamp of its
+ * oldest waiter (the pool counter's queue_ages); a worker that finds an older
+ * waiter elsewhere leaves a free slot to it and wakes its worker, so a slot
+ * goes to the oldest waiter of any worker, not to the worker that freed it. */
+static _Atomic uint64_t *queue_ages(struct worker *w, struct route_counter *c)
+{
+    _Atomic uint64_t *ages = atomic_load_explicit(&c->queue_ages, memory_order_acquire);
+    _Atomic uint64_t *fresh, *none = NULL;
+    if (ages != NULL)
+        return ages;
+    fresh = calloc(w->shared->nworkers > 0 ? w->shared->nworkers : 1, sizeof(*fresh));
+    if (fresh == NULL)
+        return NULL; /* out of memory: this worker's waiters order locally only */
+    if (atomic_compare_exchange_strong_explicit(&c->queue_ages, &none, fresh,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return fresh;
+    free((void *)fresh);
+    return none;
+}
+
+static bool queue_defer(struct server_queue *q, const struct sq_waiter *x)
+{
+    struct worker *w = (struct worker *)((char *)q - offsetof(struct worker, queue));
+    _Atomic uint64_t *ages = atomic_load_explicit(&x->pool_counter->queue_ages,
+                                                  memory_order_acquire);
+    size_t oldest = w->id;
+    uint64_t best = x->stamp;
+    if (ages == NULL)
+        return false;
+    for (size_t i = 0; i < w->shared->nworkers; i++) {
+        uint64_t a = atomic_load_explicit(&ages[i], memory_order_relaxed);
+        if (i != w->id && a != 0 && (a < best || (a == best && i < oldest))) {
+            best = a;
+            oldest = i;
+        }
+    }
+    if (oldest == w->id)
+        return false;
+    /* the slot is that worker's to take */
+    struct worker *o = &w->shared->workers[oldest];
+    atomic_store_explicit(&o->queue_woken, true, memory_order_release);
+    ev_async_send(o->loop, &o->wake);
+    return true;
+}
+
 static void on_queue_poll(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, queue_poll));
@@ -162,8 +207,15 @@ static void on_queue_poll(struct ev_loop *loop, ev_timer *t, int revents)
 
 void worker_queue_push(struct worker *w, struct sq_waiter *q)
 {
+    _Atomic uint64_t *ages = queue_ages(w, q->pool_counter);
+    uint64_t now = (uint64_t)(ev_now(w->loop) * 1e6);
+    q->stamp = now > w->queue_stamp ? now : w->queue_stamp + 1;
+    w->queue_stamp = q->stamp;
     server_queue_push(&w->queue, q);
     atomic_fetch_add_explicit(&q->pool_counter->queued, 1, memory_order_relaxed);
+    if (ages != NULL && atomic_load_explicit(&ages[w->id], memory_order_relaxed) == 0)
+        atomic_store_explicit(&ages[w->id], q->stamp, memory_order_relaxed);
+    w->queue.defer = queue_defer;
     if (!ev_is_active(&w->queue_poll)) {
         ev_timer_set(&w->queue_poll, WORKER_QUEUE_POLL_S, WORKER_QUEUE_POLL_S);
         ev_timer_start(w->loop, &w->queue_poll);
@@ -172,8 +224,16 @@ void worker_queue_push(struct worker *w, struct sq_waiter *q)
 
 void worker_queue_leave(struct worker *w, struct sq_waiter *q)
 {
+    _Atomic uint64_t *ages;
     if (!q->queued)
         return;
+    ages = atomic_load_explicit(&q->pool_counter->queue_ages, memory_order_acquire);
+    if (ages != NULL && atomic_load_explicit(&ages[w->id], memory_order_relaxed) == q->stamp) {
+        /* it was this worker's oldest of its pool: the next one is */
+        const struct sq_waiter *next = server_queue_next_of_pool(q);
+        atomic_store_explicit(&ages[w->id], next != NULL ? next->stamp : 0,
+                              memory_order_relaxed);
+    }
     server_queue_remove(&w->queue, q);
     atomic_fetch_sub_explicit(&q->pool_counter->queued, 1, memory_order_relaxed);
     if (w->queue.len == 0) {
@@ -284,6 +344,8 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
     (void)loop;
     (void)revents;
 
+    if (atomic_exchange_explicit(&w->queue_woken, false, memory_order_acq_rel))
+        worker_queue_kick(w);
     pthread_mutex_lock(&w->lock);
     specs = w->mbox_specs;
     count = w->mbox_count;

@@ -38,6 +38,8 @@ struct worker_shared {
     ev_async *main_async;
     _Atomic uint32_t exited;         /* workers whose thread has finished */
     struct health_mailbox *health;   /* request outcomes for passive checks */
+    struct worker *workers;          /* all of them (a queue wakes another's) */
+    size_t nworkers;
 };
 
 /* One listening socket as the main thread hands it to a worker. */
@@ -104,6 +106,8 @@ struct worker {
     struct server_queue queue;
     ev_timer queue_poll;
     bool queue_kicked;
+    uint64_t queue_stamp;      /* the last waiter's stamp */
+    _Atomic bool queue_woken;  /* another worker left it a slot (with `wake`) */
 };
 
 #define WORKER_QUEUE_POLL_S 0.005
