@@ -687,6 +687,9 @@ static void on_client_idle(struct ev_loop *loop, ev_timer *t, int revents)
         log_info("%s: TLS handshake with client %s failed: not done after %.0f ms",
                  s->frontend, client, s->idle_s[SIDE_CLIENT] * 1000.0);
         end(s, "tls_handshake_timeout");
+    } else if (s->sq.queued) {
+        /* waiting for a server is not the client's idleness */
+        idle_start(s, SIDE_CLIENT, s->timeout_client_s);
     } else if (idle_expired(s, SIDE_CLIENT)) {
         end(s, "client_timeout");
     }

@@ -1,8 +1,8 @@
 """maxconn=N in TCP mode: at most N connections to the server at once. A
 connection that finds the server full waits in its worker's queue, with the bytes
 it sends held, until a slot frees up (then it is relayed as usual) or until
-timeout_queue (then it is closed, end=queue_timeout); with timeout_queue = 0s it
-is closed at once."""
+timeout_queue (then it is closed, end=queue_timeout), and timeout_client does not
+run meanwhile; with timeout_queue = 0s it is closed at once."""
 import re
 import socket
 import time
@@ -24,13 +24,15 @@ def answered(s, timeout):
 
 def test(h):
     _, echo = h.backend("echo")
-    fq, fnow = free_port(), free_port()
-    conf = tcp_conf([("q", [fq], "q", []), ("now", [fnow], "now", [])],
+    fq, fnow, fidle = free_port(), free_port(), free_port()
+    conf = tcp_conf([("q", [fq], "q", []), ("now", [fnow], "now", []),
+                     ("idle", [fidle], "idle", ["timeout_client = 500ms"])],
                     [("q", [("e1", echo)], ["timeout_queue = 1s"]),
-                     ("now", [("e1", echo)], ["timeout_queue = 0s"])], workers=1)
+                     ("now", [("e1", echo)], ["timeout_queue = 0s"]),
+                     ("idle", [("e1", echo)], ["timeout_queue = 3s"])], workers=1)
     conf = conf.replace("server = e1 127.0.0.1:%d" % echo,
                         "server = e1 127.0.0.1:%d maxconn=1" % echo)
-    r = h.raftlb(conf, [fq, fnow])
+    r = h.raftlb(conf, [fq, fnow, fidle])
 
     a = connect(fq)
     a.sendall(b"a")
@@ -68,11 +70,32 @@ def test(h):
     check(got == b"" and time.monotonic() - t0 < 0.5,
           "timeout_queue = 0s: closed at once while the server is full (%r)" % got)
     d.close()
-    time.sleep(0.2)
-    e = connect(fnow)
-    e.sendall(b"e")
-    check(answered(e, 5) == b"e", "the slot is free again once the holder closes")
-    e.close()
+    got, deadline = None, time.monotonic() + 3
+    while got != b"e" and time.monotonic() < deadline:
+        e = connect(fnow)  # closed at once while the close above is on its way
+        e.sendall(b"e")
+        got = answered(e, 1)
+        e.close()
+        if got != b"e":
+            time.sleep(0.05)
+    check(got == b"e", "the slot is free again once the holder closes")
+
+    # waiting in the queue is not the client's idleness: timeout_client (500 ms)
+    # does not cut a connection queued for longer
+    x = connect(fidle)
+    x.sendall(b"x")
+    check(answered(x, 5) == b"x", "the holder is relayed")
+    y = connect(fidle)
+    y.sendall(b"y")
+    for _ in range(6):  # the holder stays active for 1.2 s
+        time.sleep(0.2)
+        x.sendall(b"k")
+        answered(x, 1)
+    x.close()
+    got = answered(y, 3)
+    check(got == b"y", "a connection queued 1.2 s with timeout_client = 500ms is then "
+          "relayed (%r)" % got)
+    y.close()
     check(r.alive(), "raftlb still runs")
 
 
