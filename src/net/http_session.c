@@ -188,6 +188,7 @@ void http_session_request_begin(struct http_session *s, ev_tstamp start)
     s->reused = false;
     s->continue_sent = false;
     s->queue_s = 0;
+    s->picked = false;
 }
 
 static int request_ready(struct http_session *s)

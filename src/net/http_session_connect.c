@@ -172,6 +172,7 @@ static int connect_to(struct http_session *s, const struct route_pool *pool, int
     atomic_fetch_add_explicit(&s->counter->inflight, 1, memory_order_relaxed);
     s->w->batch.inflight++;
     s->tried[s->tries++] = srv->counter;
+    s->picked = true;
     s->state = ST_CONNECT;
     s->send_failed = false;
     return acquire(s, srv, false);
@@ -182,7 +183,7 @@ void http_session_queue_leave(struct http_session *s)
     if (!s->sq.queued)
         return;
     worker_queue_leave(s->w, &s->sq);
-    s->queue_s = ev_now(s->w->loop) - s->queued_since;
+    s->queue_s += ev_now(s->w->loop) - s->queued_since;
     ev_timer_stop(s->w->loop, &s->stimer);
 }
 
@@ -240,8 +241,9 @@ int http_session_connect_next(struct http_session *s)
         s->timeout_server_s = pool->timeout_server_ms / 1000.0;
         s->timeout_server_idle_s = pool->timeout_server_idle_ms / 1000.0;
         s->retry_on_timeout = pool->retry_on_timeout;
-        /* no request passes an older one waiting for the same pool */
-        if (pool->timeout_queue_ms > 0 && route_pool_queued(pool))
+        /* no request passes an older one waiting for the same pool (a re-pick
+         * of one that had its turn does not queue again behind them) */
+        if (!s->picked && pool->timeout_queue_ms > 0 && route_pool_queued(pool))
             return queue_wait(s, pool);
     }
     idx = pick_untried(s, pool);

@@ -156,8 +156,11 @@ struct http_session {
     /* ST_CONNECT, no server yet: in the worker's queue (every usable server of
      * the pool at its maxconn) until one frees up or timeout_queue passes */
     struct sq_waiter sq;
+    bool picked;       /* this request had a server picked already (a re-pick
+                          after a keep-alive race does not queue behind others) */
     ev_tstamp queued_since;
-    ev_tstamp queue_s; /* this request's time in the queue, for the access log */
+    ev_tstamp queue_s; /* this request's time in the queue (all its waits), for
+                          the access log */
 
 };
 

@@ -92,6 +92,6 @@ void http_session_log_request(struct http_session *s, const char *how)
                s->tries, s->tries > 0 ? s->tries - 1 : 0,
                s->ttfb > 0 ? (s->ttfb - s->req_start) * 1000.0 : -1.0,
                (now - s->req_start) * 1000.0,
-               (s->sq.queued ? now - s->queued_since : s->queue_s) * 1000.0,
+               (s->queue_s + (s->sq.queued ? now - s->queued_since : 0.0)) * 1000.0,
                s->reused ? 1 : 0, how, tls);
 }
