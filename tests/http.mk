@@ -27,6 +27,7 @@ HTTP_INTEGRATION_TESTS = \
 	tests/integration/test_http_bulk.py \
 	tests/integration/test_http_upgrade.py \
 	tests/integration/test_tls_http.py \
+	tests/integration/test_tls_stop.py \
 	tests/integration/test_conformance.py
 TESTS += $(HTTP_INTEGRATION_TESTS)
 EXTRA_DIST += $(HTTP_INTEGRATION_TESTS) tests/integration/http_backend.py

@@ -42,7 +42,15 @@ int http_session_client_handshake(struct http_session *s)
     t->wr_ev = EV_WRITE;
     s->c_active = ev_now(s->w->loop);
     ctimer_set(s, head_timeout(s));
-    return http_session_drive(s);
+    if (http_session_drive(s) != 0)
+        return -1;
+    /* stopping: a connection that has sent nothing of a request is closed once
+     * its handshake is done, as http_stop closes one without TLS */
+    if (s->w->draining && s->state == ST_HEAD && s->up.in == NULL) {
+        http_session_end(s, "shutdown");
+        return -1;
+    }
+    return 0;
 }
 
 /* Readiness on the fd of a TLS side: redo the handshake, or the read and the
