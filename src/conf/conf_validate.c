@@ -299,7 +299,7 @@ static void check_pool(struct conf_loader *L, size_t i)
         bool limited = false;
         for (size_t j = 0; j < p->server_count; j++)
             limited |= p->servers[j].max_conns > 0;
-        if (!limited)
+        if (!limited && p->timeout_queue_ms > 0)
             conf_report(L, line, "pool '%s': timeout_queue needs a server with maxconn",
                         p->name);
     }
