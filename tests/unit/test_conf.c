@@ -982,6 +982,17 @@ static void test_conf_parses_values(void **state)
     conf_free(c);
 }
 
+/* timeout_queue = 0s (no queue) needs no server with maxconn: a reload that
+ * drops the last maxconn is not refused for it. */
+static void test_conf_no_queue_without_maxconn(void **state)
+{
+    struct conf *c;
+    (void)state;
+    c = load_ok(BASE "timeout_queue = 0s\n");
+    assert_int_equal(c->pools[0].timeout_queue_ms, 0);
+    conf_free(c);
+}
+
 static void test_conf_parses_cluster_and_admin(void **state)
 {
     struct conf *c;
@@ -1192,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_conf_reports_every_problem_in_file_order),
         cmocka_unit_test(test_conf_defaults_are_as_documented),
         cmocka_unit_test(test_conf_parses_values),
+        cmocka_unit_test(test_conf_no_queue_without_maxconn),
         cmocka_unit_test(test_conf_parses_cluster_and_admin),
         cmocka_unit_test(test_conf_example_files_are_valid),
         cmocka_unit_test(test_conf_example_shows_every_key),
