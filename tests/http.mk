@@ -20,6 +20,7 @@ HTTP_INTEGRATION_TESTS = \
 	tests/integration/test_http_maxconn.py \
 	tests/integration/test_http_retry_timeout.py \
 	tests/integration/test_http_markdown.py \
+	tests/integration/test_http_faulty_framing.py \
 	tests/integration/test_http_upstream_reuse.py \
 	tests/integration/test_http_conn_ramp.py \
 	tests/integration/test_http_packets.py \

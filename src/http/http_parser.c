@@ -510,11 +510,13 @@ static int content_length_parse(struct http_msg *m, const char *b,
             return fail(m, 400, "invalid Content-Length");
         for (size_t i = 0; i < en; i++) {
             char c = b[es + i];
+            uint64_t d;
             if (!HTTP_CH_IS(c, HTTP_CH_DIGIT))
                 return fail(m, 400, "invalid Content-Length");
-            if (v > (UINT64_MAX >> 1) / 10)
+            d = (uint64_t)(c - '0');
+            if (v > ((UINT64_MAX >> 1) - d) / 10) /* at most INT64_MAX */
                 return fail(m, 400, "Content-Length too large");
-            v = v * 10 + (uint64_t)(c - '0');
+            v = v * 10 + d;
         }
         if (m->has_content_length && v != m->content_length)
             return fail(m, 400, "conflicting Content-Length values");
@@ -612,7 +614,7 @@ static int fields_parse(struct http_msg *m, const char *b, size_t i,
             i++;
         if (b[i] != ':') {
             if (i > ns && is_ows(b[i]))
-                return fail(m, 400, "whitespace before colon");
+                return fail(m, 400, "whitespace after a field name (before a colon, or none)");
             return fail(m, 400, "invalid field name");
         }
         if (i == ns)
@@ -757,6 +759,10 @@ static int response_finish(struct http_msg *m, const char *b,
         return fail(m, 502, "both Content-Length and Transfer-Encoding");
     if (m->has_transfer_encoding && te != 3)
         return fail(m, 502, "unsupported transfer coding in response");
+    /* RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding; such a message's
+     * framing is faulty: it is processed, and its connection closed after it */
+    if (m->has_transfer_encoding && m->version_minor == 0)
+        m->keep_alive = false;
     if (st == 101) {
         if (!m->req_upgrade || !has_upgrade)
             return fail(m, 502, "unexpected 101 response");

@@ -134,7 +134,9 @@ static void test_http_parser_rejects_invalid_content_length(void **state)
 {
     (void)state;
     const char *bad[] = {"+5", "-1", "0x5", "1 0", "5.0", "1e1", "", "1Z",
-                         "18446744073709551616", "\xa0" "5"};
+                         "18446744073709551616", "\xa0" "5",
+                         /* above INT64_MAX, the largest length we take */
+                         "9223372036854775808", "9223372036854775809"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char req[256];
         snprintf(req, sizeof(req),
@@ -619,6 +621,16 @@ static void test_http_parser_responses(void **state)
                                 HTTP_METHOD_GET, false, &m, h),
                      HTTP_OK);
     assert_int_equal(m.body, HTTP_BODY_CHUNKED);
+    assert_true(m.keep_alive);
+    /* RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+     * framing: processed, then its connection closed, never reused (what the
+     * server sent after it would reach the next client) */
+    assert_int_equal(parse_resp("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                "Connection: keep-alive\r\n\r\n",
+                                HTTP_METHOD_GET, false, &m, h),
+                     HTTP_OK);
+    assert_int_equal(m.body, HTTP_BODY_CHUNKED);
+    assert_false(m.keep_alive);
     assert_int_equal(parse_resp("HTTP/1.0 200 OK\r\n\r\n", HTTP_METHOD_GET,
                                 false, &m, h),
                      HTTP_OK);
