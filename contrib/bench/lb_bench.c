@@ -284,7 +284,7 @@ static int parse(int argc, char **argv, struct opts *o)
     o->servers[3] = 1000;
     for (int a = 0; a < LB_ALGO_COUNT; a++)
         o->algo_on[a] = true;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
             fprintf(stderr, "lb-bench: %s needs a value\n", argv[i]);
@@ -314,7 +314,6 @@ static int parse(int argc, char **argv, struct opts *o)
             fprintf(stderr, "lb-bench: unknown option %s\n", argv[i]);
             return -1;
         }
-        i++;
     }
     if (o->keys == 0 || o->runs < 1 || o->runs > 16 || o->nservers == 0) {
         fprintf(stderr, "lb-bench: need --keys >= 1, --runs in 1..16, --servers\n");

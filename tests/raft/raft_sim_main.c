@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     uint64_t latency_us = 500, window = 1024;
     bool seeds_given = false;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         uint64_t *dst = NULL;
         if (strcmp(argv[i], "--seeds") == 0) {
             dst = &seeds;
@@ -79,7 +79,6 @@ int main(int argc, char **argv)
             return usage();
         if (i + 1 >= argc || parse_u64(argv[i + 1], dst) != 0)
             return usage();
-        i++;
     }
     if (nodes != 0 && nodes != 3 && nodes != 5) {
         fprintf(stderr, "raft-sim: --nodes must be 3 or 5\n");
