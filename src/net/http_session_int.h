@@ -30,6 +30,7 @@
 
 #define TRIES_MAX              32u
 #define LINGER_S               1.0
+#define DRAIN_FIRST_REQUEST_S  1.0 /* stopping: a new TLS client's first request */
 #define RESP_HEADERS_MAX       101u /* as HAProxy (tune.http.maxhdr) */
 #define LOG_TARGET_MAX         200u
 #define DEFAULT_MAX_HEAD_BYTES (64u * 1024u)

@@ -22,6 +22,10 @@ void http_session_on_client_timer(struct ev_loop *loop, ev_timer *t, int revents
 
     switch (s->state) {
     case ST_HEAD:
+        if (s->w->draining && s->up.len == 0 && (s->ctls == NULL || !s->ctls->handshaking)) {
+            http_session_end(s, "shutdown"); /* stopping, and no request came */
+            return;
+        }
         if (s->ctls != NULL && s->ctls->handshaking) {
             log_info("%s: TLS handshake with client %s failed: not done after %.0f ms",
                      s->frontend, s->client_text, s->ctimer.repeat * 1000.0);

@@ -44,11 +44,16 @@ int http_session_client_handshake(struct http_session *s)
     ctimer_set(s, head_timeout(s));
     if (http_session_drive(s) != 0)
         return -1;
-    /* stopping: a connection that has sent nothing of a request is closed once
-     * its handshake is done, as http_stop closes one without TLS */
+    /* stopping: a client sends its first request with or right after its last
+     * handshake flight. Read what came; with nothing yet, it has a moment
+     * (DRAIN_FIRST_REQUEST_S) instead of timeout_http_request, then the
+     * connection is closed as http_stop closes one without TLS. */
     if (s->w->draining && s->state == ST_HEAD && s->up.in == NULL) {
-        http_session_end(s, "shutdown");
-        return -1;
+        if (http_session_client_read(s) < 0)
+            return -1;
+        if (s->state == ST_HEAD && s->up.len == 0)
+            ctimer_set(s, head_timeout(s) < DRAIN_FIRST_REQUEST_S ? head_timeout(s)
+                                                                  : DRAIN_FIRST_REQUEST_S);
     }
     return 0;
 }
