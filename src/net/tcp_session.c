@@ -723,10 +723,13 @@ static enum sq_try on_queue_try(struct sq_waiter *q)
     if (idx == ROUTE_PICK_FULL)
         return SQ_FULL;
     queue_leave(s);
-    if (idx < 0)
+    if (idx < 0) {
         end(s, "no_server");
-    else
-        connect_to(s, pool, idx);
+        return SQ_LEFT;
+    }
+    /* the client's idleness counts from here, not from the queue's last re-arm */
+    idle_start(s, SIDE_CLIENT, s->timeout_client_s);
+    connect_to(s, pool, idx);
     return SQ_LEFT;
 }
 

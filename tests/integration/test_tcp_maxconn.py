@@ -5,6 +5,7 @@ timeout_queue (then it is closed, end=queue_timeout), and timeout_client does no
 run meanwhile; with timeout_queue = 0s it is closed at once."""
 import re
 import socket
+import threading
 import time
 
 from harness import check, connect, free_port, main, tcp_conf
@@ -22,17 +23,50 @@ def answered(s, timeout):
         return b""
 
 
+def greeter(ls):
+    """A server that speaks first, 0.25 s after accepting, then echoes."""
+    def conn(c):
+        try:
+            time.sleep(0.25)
+            c.sendall(b"HELLO")
+            while True:
+                b = c.recv(4096)
+                if not b:
+                    return
+                c.sendall(b)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+
 def test(h):
     _, echo = h.backend("echo")
-    fq, fnow, fidle = free_port(), free_port(), free_port()
+    gls = socket.socket()
+    gls.bind(("127.0.0.1", 0))
+    gls.listen(8)
+    threading.Thread(target=greeter, args=(gls,), daemon=True).start()
+    greet = gls.getsockname()[1]
+    fq, fnow, fidle, fgreet = free_port(), free_port(), free_port(), free_port()
     conf = tcp_conf([("q", [fq], "q", []), ("now", [fnow], "now", []),
-                     ("idle", [fidle], "idle", ["timeout_client = 500ms"])],
+                     ("idle", [fidle], "idle", ["timeout_client = 500ms"]),
+                     ("greet", [fgreet], "greet", ["timeout_client = 500ms"])],
                     [("q", [("e1", echo)], ["timeout_queue = 1s"]),
                      ("now", [("e1", echo)], ["timeout_queue = 0s"]),
-                     ("idle", [("e1", echo)], ["timeout_queue = 3s"])], workers=1)
+                     ("idle", [("e1", echo)], ["timeout_queue = 3s"]),
+                     ("greet", [("g1", greet)], ["timeout_queue = 3s"])], workers=1)
     conf = conf.replace("server = e1 127.0.0.1:%d" % echo,
                         "server = e1 127.0.0.1:%d maxconn=1" % echo)
-    r = h.raftlb(conf, [fq, fnow, fidle])
+    conf = conf.replace("server = g1 127.0.0.1:%d" % greet,
+                        "server = g1 127.0.0.1:%d maxconn=1" % greet)
+    r = h.raftlb(conf, [fq, fnow, fidle, fgreet])
 
     a = connect(fq)
     a.sendall(b"a")
@@ -95,6 +129,23 @@ def test(h):
     got = answered(y, 3)
     check(got == b"y", "a connection queued 1.2 s with timeout_client = 500ms is then "
           "relayed (%r)" % got)
+    y.close()
+
+    # and its idleness counts from when it leaves the queue: dequeued 0.95 s in
+    # (0.05 s before the queue's next re-arm), it still waits the full 500 ms
+    # for a server that speaks first after 0.25 s
+    x = connect(fgreet)
+    check(answered(x, 5) == b"HELLO", "the holder is greeted")
+    y = connect(fgreet)
+    t_y = time.monotonic()
+    while time.monotonic() < t_y + 0.95:
+        x.sendall(b"k")
+        answered(x, 1)
+        time.sleep(min(0.2, max(0.0, t_y + 0.95 - time.monotonic())))
+    x.close()
+    got = answered(y, 3)
+    check(got == b"HELLO", "a connection that left the queue gets its server's greeting "
+          "0.25 s later with timeout_client = 500ms (%r)" % got)
     y.close()
     check(r.alive(), "raftlb still runs")
 
