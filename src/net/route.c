@@ -39,6 +39,7 @@ struct route_counter *route_counter_get(struct route_counters *reg, const char *
     atomic_init(&c->report_ok, 0);
     atomic_init(&c->fallbacks, 0);
     atomic_init(&c->queued, 0);
+    atomic_init(&c->queue_ticket, 0);
     atomic_init(&c->queue_ages, NULL);
     memcpy(c->key, key, sizeof(key));
     c->next = reg->head;

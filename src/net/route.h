@@ -51,8 +51,10 @@ struct route_counter {
     _Atomic uint64_t fallbacks; /* pool counters only */
     _Atomic uint32_t queued;    /* pool counters only: requests and connections
                                    waiting in the workers' queues (server_queue) */
-    /* pool counters only, made by the first worker that queues for the pool:
-     * per worker, the stamp of its oldest waiter of the pool (0: none) */
+    /* pool counters only: the last queue ticket given (server_queue stamps),
+     * and, made by the first worker that queues for the pool, per worker the
+     * ticket of its oldest waiter of the pool (0: none) */
+    _Atomic uint64_t queue_ticket;
     _Atomic uint64_t *_Atomic queue_ages;
     void *health;               /* the health monitor's entry (main thread only) */
     struct route_counter *next; /* registry list (builder thread only) */

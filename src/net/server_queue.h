@@ -33,7 +33,7 @@ struct sq_waiter {
     /* the pool's counter (route.h), whose `queued` counts the waiters of every
      * worker: while any wait, a new request of the pool queues behind them */
     struct route_counter *pool_counter;
-    uint64_t stamp; /* when it began to wait; strictly increasing along a queue */
+    uint64_t stamp; /* its ticket: the pool's waiters in arrival order, any worker */
     bool queued;
     /* picks again; on SQ_LEFT it has removed itself (server_queue_remove). It
      * may remove no other waiter. */

@@ -150,7 +150,7 @@ void worker_session_remove(struct worker *w, struct session *s)
         ev_break(w->loop, EVBREAK_ALL);
 }
 
-/* The queue across workers: each worker publishes, per pool, the stamp of its
+/* The queue across workers: each worker publishes, per pool, the ticket of its
  * oldest waiter (the pool counter's queue_ages); a worker that finds an older
  * waiter elsewhere leaves a free slot to it and wakes its worker, so a slot
  * goes to the oldest waiter of any worker, not to the worker that freed it. */
@@ -208,9 +208,11 @@ static void on_queue_poll(struct ev_loop *loop, ev_timer *t, int revents)
 void worker_queue_push(struct worker *w, struct sq_waiter *q)
 {
     _Atomic uint64_t *ages = queue_ages(w, q->pool_counter);
-    uint64_t now = (uint64_t)(ev_now(w->loop) * 1e6);
-    q->stamp = now > w->queue_stamp ? now : w->queue_stamp + 1;
-    w->queue_stamp = q->stamp;
+    /* a ticket, not a clock: the order holds across workers whatever their
+     * loops' times, and a clock stepped back cannot make one worker's waiters
+     * all look older than another's */
+    q->stamp = atomic_fetch_add_explicit(&q->pool_counter->queue_ticket, 1,
+                                         memory_order_relaxed) + 1;
     server_queue_push(&w->queue, q);
     atomic_fetch_add_explicit(&q->pool_counter->queued, 1, memory_order_relaxed);
     if (ages != NULL && atomic_load_explicit(&ages[w->id], memory_order_relaxed) == 0)

@@ -106,7 +106,6 @@ struct worker {
     struct server_queue queue;
     ev_timer queue_poll;
     bool queue_kicked;
-    uint64_t queue_stamp;      /* the last waiter's stamp */
     _Atomic bool queue_woken;  /* another worker left it a slot (with `wake`) */
 };
 
