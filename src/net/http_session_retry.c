@@ -131,8 +131,8 @@ void http_session_route_changed(struct session *base, const struct route *r)
     /* only when another server can take it now: with none, the request keeps
      * its chance on this one (a check may fail while requests still succeed;
      * HAProxy lets such a request finish) */
-    if (!down)
-        return;
+    if (!down || s->tries > s->retries || s->tries >= TRIES_MAX)
+        return; /* no retry left: it stays, and may still succeed */
     cur = route_find_pool(worker_route(s->w), s->pool);
     if (cur == NULL || pick_untried(s, cur) < 0)
         return;
