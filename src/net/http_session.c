@@ -1026,11 +1026,12 @@ static void http_abort(struct session *base, const char *reason)
     http_session_end((struct http_session *)(void *)base, reason);
 }
 
-/* Stopping: an idle kept connection is closed now, as HAProxy and NGINX do; a
- * request in flight is answered with Connection: close (w->draining). */
 /* Stopping: a connection that waits for a request of which nothing came yet
- * (a kept one, or a new one that has not sent a byte: NGINX closes both at a
- * graceful stop) is closed now; one with part of a head keeps its time. */
+ * (a kept one, or a new one that has not sent a byte: HAProxy and NGINX close
+ * both at a graceful stop) is closed now; one with part of a head keeps its
+ * time, and a request in flight is answered with Connection: close
+ * (w->draining). A TLS handshake still running is looked at again when it ends
+ * (http_session_tls.c). */
 static void http_stop(struct session *base)
 {
     struct http_session *s = (struct http_session *)(void *)base;
