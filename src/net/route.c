@@ -343,6 +343,19 @@ int route_pick(struct route_pool *pool, const uint64_t *exclude, uint64_t key_ha
     return res.server;
 }
 
+bool route_pool_has_room(const struct route_pool *pool)
+{
+    for (size_t i = 0; i < pool->server_count; i++) {
+        const struct route_server *s = &pool->servers[i];
+        if (s->state != ROUTE_SERVER_UP || s->weight == 0)
+            continue;
+        if (s->max_conns == 0 ||
+            atomic_load_explicit(&s->counter->inflight, memory_order_relaxed) < s->max_conns)
+            return true;
+    }
+    return false;
+}
+
 int route_pick_untried(struct route_pool *pool, struct route_counter *const *tried,
                        uint32_t ntried, uint64_t key_hash, bool has_key, uint64_t random)
 {

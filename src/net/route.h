@@ -191,6 +191,10 @@ struct route_pool *route_find_pool(const struct route *r, const char *name);
  */
 #define ROUTE_PICK_FULL (-2)
 
+/* Whether a pick from `pool` could find a usable server below its maxconn now
+ * (one without maxconn always has room); reads the counters, picks nothing. */
+bool route_pool_has_room(const struct route_pool *pool);
+
 /* Whether requests of `pool` wait in some worker's queue (server_queue): a new
  * one then queues behind them instead of taking a slot that frees up. */
 static inline bool route_pool_queued(const struct route_pool *pool)

@@ -153,7 +153,8 @@ void worker_session_remove(struct worker *w, struct session *s)
 /* The queue across workers: each worker publishes, per pool, the ticket of its
  * oldest waiter (the pool counter's queue_ages); a worker that finds an older
  * waiter elsewhere leaves a free slot to it and wakes its worker, so a slot
- * goes to the oldest waiter of any worker, not to the worker that freed it. */
+ * goes to the oldest waiter of any worker, not to the worker that freed it.
+ * While no slot is free, nobody picks and nobody is woken. */
 static _Atomic uint64_t *queue_ages(struct worker *w, struct route_counter *c)
 {
     _Atomic uint64_t *ages = atomic_load_explicit(&c->queue_ages, memory_order_acquire);
@@ -173,10 +174,15 @@ static _Atomic uint64_t *queue_ages(struct worker *w, struct route_counter *c)
 static bool queue_defer(struct server_queue *q, const struct sq_waiter *x)
 {
     struct worker *w = (struct worker *)((char *)q - offsetof(struct worker, queue));
+    const struct route_pool *pool = route_find_pool(worker_route(w), x->pool);
     _Atomic uint64_t *ages = atomic_load_explicit(&x->pool_counter->queue_ages,
                                                   memory_order_acquire);
     size_t oldest = w->id;
     uint64_t best = x->stamp;
+    /* no slot free: no pick, and no worker to wake for it (a pool gone with a
+     * reload goes on to the pick, which answers) */
+    if (pool != NULL && !route_pool_has_room(pool))
+        return true;
     if (ages == NULL)
         return false;
     for (size_t i = 0; i < w->shared->nworkers; i++) {

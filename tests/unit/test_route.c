@@ -269,6 +269,35 @@ static void test_route_pick_falls_back_to_backups(void **state)
     route_counters_free(&reg);
 }
 
+/* Room: a usable server without maxconn, or one below it; servers down,
+ * drained or of weight 0 do not count. */
+static void test_route_pool_has_room(void **state)
+{
+    struct route_counters reg = {0};
+    struct route *r = NULL;
+    char err[256];
+    struct route_server_override ov[] = {
+        {"app", "s2", ROUTE_SERVER_DRAIN, -1},
+        {"app", "s3", ROUTE_SERVER_UP, 0},
+    };
+    (void)state;
+    servers[0].max_conns = 2;
+    assert_int_equal(route_build(&conf, ov, 2, &reg, 1, &r, err, sizeof(err)), 0);
+    struct route_pool *p = route_find_pool(r, "app");
+    assert_true(route_pool_has_room(p));
+    atomic_store(&p->servers[0].counter->inflight, 1);
+    assert_true(route_pool_has_room(p));
+    atomic_store(&p->servers[0].counter->inflight, 2);
+    assert_false(route_pool_has_room(p)); /* s2 drained, s3 weight 0 */
+    assert_int_equal(route_pick(p, NULL, 0, false, 0), ROUTE_PICK_FULL);
+    route_free(r);
+    /* without overrides s2 has no maxconn: always room */
+    assert_int_equal(route_build(&conf, NULL, 0, &reg, 2, &r, err, sizeof(err)), 0);
+    assert_true(route_pool_has_room(route_find_pool(r, "app")));
+    route_free(r);
+    route_counters_free(&reg);
+}
+
 /* With consistent hashing, a key goes to the same backup whether its primaries
  * are all excluded (the backup-only table) or all down (the main table, rebuilt
  * with the backups alone): a key does not move between the two fallbacks. */
@@ -377,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup(test_route_pick_untried_leaves_out_tried_servers, setup),
         cmocka_unit_test_setup(test_route_pick_skips_servers_at_maxconn, setup),
         cmocka_unit_test_setup(test_route_pick_falls_back_to_backups, setup),
+        cmocka_unit_test_setup(test_route_pool_has_room, setup),
         cmocka_unit_test_setup(test_route_backups_place_keys_alike_maglev, setup),
         cmocka_unit_test_setup(test_route_backups_place_keys_alike_ring, setup),
         cmocka_unit_test_setup(test_route_build_fails_on_unknown_pool, setup),
