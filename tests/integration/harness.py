@@ -52,11 +52,20 @@ def check(cond, what):
     print("ok: " + what, flush=True)
 
 
+_given_ports = set()
+
+
 def free_port():
-    """A loopback TCP port that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port that nobody listens on right now, and that this
+    process was not given before: the kernel may hand out the same free port
+    to two binds in a row, and a test binding both would clash."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def wait_port(port, timeout=10.0, host="127.0.0.1"):
