@@ -403,6 +403,35 @@ def main(test):
     sys.exit(0 if rc is None else rc)
 
 
+class ThreadServer:
+    """A loopback server in threads of the test's own process, for backends a
+    test writes itself: `handler(conn)` runs for each connection in a thread of
+    its own, which closes the connection when it returns (an OSError ends it
+    quietly). `port`, and `accepted`: connections accepted so far."""
+
+    def __init__(self, handler):
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(64)
+        self.port = self.ls.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._accept, args=(handler,), daemon=True).start()
+
+    def _accept(self, handler):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=_guard, args=(lambda c, _: handler(c), c, None),
+                             daemon=True).start()
+
+    def close(self):
+        self.ls.close()
+
+
 # ---------------------------------------------------------------- backends ----
 
 def _serve(kind, port, arg):

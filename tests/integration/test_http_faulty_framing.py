@@ -4,58 +4,39 @@ keeping it for the next request. Before, bytes the server sent after the last
 chunk were handed to the next client request on the kept-alive client
 connection as its response (HAProxy closes the client connection; NGINX takes
 a fresh server connection)."""
-import socket
-import threading
 import time
 
-from harness import check, connect, free_port, main
+from harness import ThreadServer, check, connect, free_port, main
 from http_backend import Reader, http_conf, read_response
 
 STRAY = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nSTRAY"
 
 
-def backend(ls, accepted):
-    def conn(c):
-        buf = b""
-        try:
-            for _ in range(5):
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(4096)
-                    if not d:
-                        return
-                    buf += d
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                if b"/first" in head:
-                    c.sendall(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n"
-                              b"Connection: keep-alive\r\n\r\n3\r\none\r\n0\r\n\r\n")
-                    time.sleep(0.15)
-                    c.sendall(STRAY)
-                else:
-                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond")
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    while True:
-        try:
-            c, _ = ls.accept()
-        except OSError:
-            return
-        accepted.append(1)
-        threading.Thread(target=conn, args=(c,), daemon=True).start()
+def backend(c):
+    """Answers /first in HTTP/1.0 with Transfer-Encoding and keep-alive, then
+    sends a stray response 0.15 s later; anything else gets "second"."""
+    buf = b""
+    for _ in range(5):
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        if b"/first" in head:
+            c.sendall(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                      b"Connection: keep-alive\r\n\r\n3\r\none\r\n0\r\n\r\n")
+            time.sleep(0.15)
+            c.sendall(STRAY)
+        else:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond")
 
 
 def test(h):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(8)
-    accepted = []
-    threading.Thread(target=backend, args=(ls, accepted), daemon=True).start()
+    srv = ThreadServer(backend)
     front = free_port()
     conf = http_conf([("web", front, "app", [])],
-                     [("app", [("s1", ls.getsockname()[1])], ["health = none"])],
+                     [("app", [("s1", srv.port)], ["health = none"])],
                      workers=1)
     r = h.raftlb(conf, [front])
 
@@ -72,9 +53,9 @@ def test(h):
     check(second.status == 200 and second.body == b"second",
           "the next request gets its own answer, not the bytes the server sent after "
           "the faulty response (%s %r)" % (second.status, second.body))
-    check(len(accepted) == 2, "on a new server connection (%d accepted)" % len(accepted))
+    check(srv.accepted == 2, "on a new server connection (%d accepted)" % srv.accepted)
     s.close()
-    ls.close()
+    srv.close()
     check(r.alive(), "raftlb still runs")
 
 

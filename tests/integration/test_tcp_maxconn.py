@@ -5,10 +5,9 @@ timeout_queue (then it is closed, end=queue_timeout), and timeout_client does no
 run meanwhile; with timeout_queue = 0s it is closed at once."""
 import re
 import socket
-import threading
 import time
 
-from harness import check, connect, free_port, main, tcp_conf
+from harness import ThreadServer, check, connect, free_port, main, tcp_conf
 
 
 def answered(s, timeout):
@@ -23,37 +22,20 @@ def answered(s, timeout):
         return b""
 
 
-def greeter(ls):
+def greeter(c):
     """A server that speaks first, 0.25 s after accepting, then echoes."""
-    def conn(c):
-        try:
-            time.sleep(0.25)
-            c.sendall(b"HELLO")
-            while True:
-                b = c.recv(4096)
-                if not b:
-                    return
-                c.sendall(b)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
+    time.sleep(0.25)
+    c.sendall(b"HELLO")
     while True:
-        try:
-            c, _ = ls.accept()
-        except OSError:
+        b = c.recv(4096)
+        if not b:
             return
-        threading.Thread(target=conn, args=(c,), daemon=True).start()
+        c.sendall(b)
 
 
 def test(h):
     _, echo = h.backend("echo")
-    gls = socket.socket()
-    gls.bind(("127.0.0.1", 0))
-    gls.listen(8)
-    threading.Thread(target=greeter, args=(gls,), daemon=True).start()
-    greet = gls.getsockname()[1]
+    greet = ThreadServer(greeter).port
     fq, fnow, fidle, fgreet = free_port(), free_port(), free_port(), free_port()
     conf = tcp_conf([("q", [fq], "q", []), ("now", [fnow], "now", []),
                      ("idle", [fidle], "idle", ["timeout_client = 500ms"]),
